@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# hugedma: huge DMA buffers from the hugetlb pool's 1 GB pages.
+#
+#   make                 build hugedma.ko (against KDIR) and userspace/
+#   make check           install what is missing, build, run every test tier in guests
+#   make demo            build, boot a guest with 1 GB pages, provision and show a buffer
+#   make lint            checkpatch --strict on the module, schema and ABI docs in step
+#   make install         modules_install + userspace install (on a real machine)
+#
+# KVER/KDIR default to the newest installed Debian linux-image-*-amd64 (never the
+# host's running kernel, which is not ours to load into).
+
+KVER ?= $(shell tests/kernels newest)
+KDIR ?= /lib/modules/$(KVER)/build
+# W=1 always; check builds pass WERROR=1 so a new warning fails them
+WERROR ?=
+PREFIX ?= /usr/local
+CACHE ?= $(or $(HUGEDMA_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/hugedma)
+LINUX_SOURCE ?= /usr/src/linux-source-6.1.tar.xz
+CHECKPATCH_DIR := $(CACHE)/checkpatch
+CHECKPATCH := $(CHECKPATCH_DIR)/scripts/checkpatch.pl
+MODULE_SOURCES := $(wildcard module/*.c module/*.h module/include/*.h module/include/uapi/*.h)
+
+.PHONY: all module userspace check demo lint docs install clean deps
+
+all: module userspace
+
+module:
+	@test -d "$(KDIR)" || { echo "make: no kernel build tree at '$(KDIR)' (KVER='$(KVER)'); run tests/deps or set KDIR" >&2; exit 2; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 $(if $(WERROR),KCFLAGS=-Werror) modules
+
+userspace:
+	$(MAKE) -C userspace
+
+deps:
+	tests/deps
+
+check:
+	tests/check
+
+demo:
+	tests/demo
+
+# checkpatch and its data files come from Debian's linux-source package; without
+# spelling.txt and const_structs.checkpatch it silently skips those checks.
+$(CHECKPATCH):
+	@test -f $(LINUX_SOURCE) || { echo "make lint: $(LINUX_SOURCE) is missing; run tests/deps" >&2; exit 2; }
+	mkdir -p $(CHECKPATCH_DIR)
+	tar -xJf $(LINUX_SOURCE) -C $(CHECKPATCH_DIR) --strip-components=1 \
+		$(patsubst %,linux-source-6.1/%,scripts/checkpatch.pl \
+		scripts/spelling.txt scripts/const_structs.checkpatch Documentation/dev-tools/checkpatch.rst)
+	touch $@
+
+lint: $(CHECKPATCH)
+	$(CHECKPATCH) --no-tree --strict --quiet --show-types --terse -f $(MODULE_SOURCES)
+	python3 configfs-schema/gen-abi --check
+
+docs:
+	python3 configfs-schema/gen-abi
+
+install: all
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	$(MAKE) -C userspace install PREFIX=$(PREFIX)
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
+		find . -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs rm -f
+	$(MAKE) -C userspace clean
+	rm -rf build

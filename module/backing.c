@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugedma: buffer pages from the hugetlb pool.
+ *
+ * There is no exported "give me a hugetlb page" call, so hugedma goes the way
+ * user space does: a private hugetlbfs mount per page size, one unlinked file
+ * per buffer, and fallocate() of each huge page.  That is hugetlbfs' own
+ * allocation path: the pool's free count drops, the page is zeroed, the hugetlb
+ * cgroup of the allocating task is charged.  Each page's folio is then looked
+ * up and an extra reference is kept for the buffer's whole life, which makes
+ * the page unmovable: its physical address is stable while published.
+ *
+ * Placement: fallocate allocates by the calling task's memory policy, which
+ * for a task without one is "the node of the CPU it runs on, then any".  For a
+ * buffer bound to a node that has CPUs, the pages are taken by a kthread bound
+ * to that node's CPUs (and moved into the writer's cgroups, so that hugetlb
+ * cgroup limits still apply).  Nodes without CPUs (memory-only) and "any node"
+ * allocate in the writer's context, under the writer's own memory policy
+ * (numactl --membind=N).  Either way every page's node is checked afterwards
+ * and a buffer bound to a node fails with -ENOSPC, returning all it took,
+ * rather than keep a page from elsewhere.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cgroup.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/overflow.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/topology.h>
+
+#include "compat.h"
+#include "hugedma.h"
+
+/* private hugetlbfs mounts, made at load and kept until unload */
+static struct vfsmount *hugedma_mnt_1g;
+static struct vfsmount *hugedma_mnt_2m;
+
+static struct vfsmount *hugedma_mount(const char *pagesize)
+{
+	struct file_system_type *type;
+	struct fs_context *fc;
+	struct vfsmount *mnt;
+	int ret;
+
+	type = get_fs_type("hugetlbfs");
+	if (!type)
+		return ERR_PTR(-ENODEV);
+	fc = fs_context_for_mount(type, SB_KERNMOUNT);
+	/* the context holds its own reference on the type; hugetlbfs is built in */
+	module_put(type->owner);
+	if (IS_ERR(fc))
+		return ERR_CAST(fc);
+
+	ret = hugedma_fs_param(fc, "pagesize", pagesize);
+	mnt = ret ? ERR_PTR(ret) : fc_mount(fc);
+	put_fs_context(fc);
+	return mnt;
+}
+
+static struct vfsmount *hugedma_mnt(unsigned int shift)
+{
+	return shift == HUGEDMA_SHIFT_1G ? hugedma_mnt_1g : hugedma_mnt_2m;
+}
+
+bool hugedma_page_shift_supported(unsigned int shift)
+{
+	return !IS_ERR_OR_NULL(hugedma_mnt(shift));
+}
+
+int hugedma_backing_init(void)
+{
+	hugedma_mnt_1g = hugedma_mount("1G");
+	if (IS_ERR(hugedma_mnt_1g))
+		pr_warn("no 1 GB hugetlb page size (%pe): 1G buffers are unavailable\n",
+			hugedma_mnt_1g);
+	hugedma_mnt_2m = hugedma_mount("2M");
+	if (IS_ERR(hugedma_mnt_2m))
+		pr_warn("no 2 MB hugetlb page size (%pe): 2M buffers are unavailable\n",
+			hugedma_mnt_2m);
+	if (IS_ERR(hugedma_mnt_1g) && IS_ERR(hugedma_mnt_2m))
+		return PTR_ERR(hugedma_mnt_2m);
+	return 0;
+}
+
+void hugedma_backing_exit(void)
+{
+	if (!IS_ERR_OR_NULL(hugedma_mnt_2m))
+		kern_unmount(hugedma_mnt_2m);
+	if (!IS_ERR_OR_NULL(hugedma_mnt_1g))
+		kern_unmount(hugedma_mnt_1g);
+}
+
+phys_addr_t hugedma_pages_phys(const struct hugedma_pages *pages, unsigned long i)
+{
+	return PFN_PHYS(folio_pfn(pages->folios[i]));
+}
+
+/* Return every page taken so far to the pool, synchronously, then drop the file. */
+static void hugedma_pages_release(struct hugedma_pages *pages)
+{
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < pages->nr; i++)
+		folio_put(pages->folios[i]);
+	if (pages->nr) {
+		/*
+		 * Punching the hole frees the pages into the pool now; the final
+		 * fput() may be deferred to task work or a workqueue.
+		 */
+		ret = vfs_fallocate(pages->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				    0, (loff_t)pages->nr << pages->shift);
+		WARN_ONCE(ret, "punching out %lu pages failed: %d\n", pages->nr, ret);
+	}
+	fput(pages->file);
+	kvfree(pages);
+}
+
+struct hugedma_fill {
+	struct hugedma_pages *pages;
+	unsigned long want;
+	int nid;
+	bool abort;			/* set by the waiting writer on a signal */
+	int ret;
+	struct completion done;
+};
+
+/* Take pages one at a time so that a signal or a wrong node stops early. */
+static int hugedma_fill_pages(struct hugedma_fill *fill)
+{
+	struct hugedma_pages *pages = fill->pages;
+	loff_t len = 1LL << pages->shift;
+	struct folio *folio;
+	int nid = NUMA_NO_NODE;
+	int ret;
+
+	while (pages->nr < fill->want) {
+		loff_t pos = (loff_t)pages->nr << pages->shift;
+
+		if (READ_ONCE(fill->abort) || signal_pending(current))
+			return -EINTR;
+		ret = vfs_fallocate(pages->file, 0, pos, len);
+		if (ret)
+			return ret;
+		folio = hugedma_hugetlb_folio_get(pages->file->f_mapping, pos,
+						  pages->shift);
+		if (WARN_ON_ONCE(!folio))
+			return -EIO;
+		pages->folios[pages->nr++] = folio;
+
+		if (fill->nid != NUMA_NO_NODE && folio_nid(folio) != fill->nid)
+			return -ENOSPC;	/* the node's pool is short: no fallback */
+		if (pages->nr == 1)
+			nid = folio_nid(folio);
+		else if (nid != folio_nid(folio))
+			nid = NUMA_NO_NODE;
+		cond_resched();
+	}
+	pages->nid = nid;
+	return 0;
+}
+
+static int hugedma_fill_thread(void *data)
+{
+	struct hugedma_fill *fill = data;
+
+	fill->ret = hugedma_fill_pages(fill);
+	complete(&fill->done);	/* @fill is the writer's: last access */
+	return 0;
+}
+
+/* Run the fill on a kthread bound to @fill->nid's CPUs; the writer waits. */
+static int hugedma_fill_on_node(struct hugedma_fill *fill, const char *name)
+{
+	struct task_struct *task;
+	int ret;
+
+	init_completion(&fill->done);
+	task = kthread_create_on_node(hugedma_fill_thread, fill, fill->nid,
+				      "hugedma/%s", name);
+	if (IS_ERR(task))
+		return PTR_ERR(task);
+	ret = set_cpus_allowed_ptr(task, cpumask_of_node(fill->nid));
+	if (!ret)
+		ret = cgroup_attach_task_all(current, task);
+	if (ret) {
+		/* never woken: make it exit without running the fill */
+		WRITE_ONCE(fill->abort, true);
+		wake_up_process(task);
+		wait_for_completion(&fill->done);
+		return ret;
+	}
+	wake_up_process(task);
+
+	if (wait_for_completion_interruptible(&fill->done)) {
+		/* a signal: stop after the page in progress, then unwind */
+		WRITE_ONCE(fill->abort, true);
+		wait_for_completion(&fill->done);
+		return -EINTR;
+	}
+	return fill->ret;
+}
+
+static bool hugedma_node_has_cpus(int nid)
+{
+	return cpumask_intersects(cpumask_of_node(nid), cpu_online_mask);
+}
+
+/*
+ * Take @nr zeroed pages of 1 << @shift bytes from the hugetlb pool, all on
+ * @nid unless it is NUMA_NO_NODE.  Sleeps for as long as zeroing takes; call
+ * with no lock held.  On failure nothing is kept: -ENOSPC when the pool (or
+ * the node's share of it) is short, -EINTR on a signal.
+ */
+struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
+					  unsigned long nr, int nid)
+{
+	struct vfsmount *mnt = hugedma_mnt(shift);
+	struct path root;
+	struct hugedma_fill fill = { .want = nr, .nid = nid };
+	struct hugedma_pages *pages;
+	int ret;
+
+	if (IS_ERR_OR_NULL(mnt))
+		return ERR_PTR(-EOPNOTSUPP);
+	pages = kvzalloc(struct_size(pages, folios, nr), GFP_KERNEL);
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+	pages->shift = shift;
+	pages->nid = NUMA_NO_NODE;
+
+	root.mnt = mnt;
+	root.dentry = mnt->mnt_root;
+	pages->file = hugedma_tmpfile_open(&root);
+	if (IS_ERR(pages->file)) {
+		ret = PTR_ERR(pages->file);
+		goto out_free_pages;
+	}
+
+	fill.pages = pages;
+	if (nid != NUMA_NO_NODE && hugedma_node_has_cpus(nid)) {
+		ret = hugedma_fill_on_node(&fill, name);
+	} else {
+		ret = hugedma_fill_pages(&fill);
+	}
+	if (ret)
+		goto out_release;
+	return pages;
+
+out_release:
+	hugedma_pages_release(pages);
+	return ERR_PTR(ret);
+out_free_pages:
+	kvfree(pages);
+	return ERR_PTR(ret);
+}
+
+void hugedma_pages_free(struct hugedma_pages *pages)
+{
+	hugedma_pages_release(pages);
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugedma: the buffer object and its state machine.
+ *
+ *   disabled --enable--> enabling --(pages taken, device published)--> enabled
+ *   enabled --disable--> disabling --(device removed, pages returned)--> disabled
+ *
+ * buf->lock guards the fields and the transitions but is never held while
+ * pages are taken or zeroed: the transient states keep every other mutator
+ * out (-EBUSY) instead, so one slow enable blocks nothing else, and two
+ * buffers enable in parallel.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/nodemask.h>
+#include <linux/numa.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "hugedma.h"
+
+struct hugedma_buffer *hugedma_buffer_create(const char *name)
+{
+	struct hugedma_buffer *buf;
+
+	if (!hugedma_name_valid(name))
+		return ERR_PTR(-EINVAL);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&buf->kref);
+	mutex_init(&buf->lock);
+	strscpy(buf->name, name, sizeof(buf->name));
+	buf->page_shift = hugedma_page_shift_supported(HUGEDMA_SHIFT_1G) ?
+			  HUGEDMA_SHIFT_1G : HUGEDMA_SHIFT_2M;
+	buf->numa_node = NUMA_NO_NODE;
+	buf->state = HUGEDMA_DISABLED;
+	return buf;
+}
+
+void hugedma_buffer_get(struct hugedma_buffer *buf)
+{
+	kref_get(&buf->kref);
+}
+
+static void hugedma_buffer_release(struct kref *kref)
+{
+	struct hugedma_buffer *buf = container_of(kref, struct hugedma_buffer, kref);
+
+	/* every path to the last reference disables first */
+	WARN_ON(buf->state != HUGEDMA_DISABLED || buf->pages || buf->dev);
+	mutex_destroy(&buf->lock);
+	kfree(buf);
+}
+
+void hugedma_buffer_put(struct hugedma_buffer *buf)
+{
+	kref_put(&buf->kref, hugedma_buffer_release);
+}
+
+/*
+ * Setters: -EBUSY unless disabled.  Each validates against the others so that
+ * a disabled buffer is always consistent (size a multiple of the page size).
+ */
+int hugedma_buffer_set_size(struct hugedma_buffer *buf, u64 size)
+{
+	int ret = 0;
+
+	/* more than all memory can never be enabled, and bounds the page array */
+	if (size > ((u64)totalram_pages() << PAGE_SHIFT))
+		return -ERANGE;
+	mutex_lock(&buf->lock);
+	if (buf->state != HUGEDMA_DISABLED)
+		ret = -EBUSY;
+	else if (size & ((1ULL << buf->page_shift) - 1))
+		ret = -EINVAL;
+	else
+		buf->size = size;
+	mutex_unlock(&buf->lock);
+	return ret;
+}
+
+int hugedma_buffer_set_page_shift(struct hugedma_buffer *buf, unsigned int shift)
+{
+	int ret = 0;
+
+	if (!hugedma_page_shift_supported(shift))
+		return -EOPNOTSUPP;
+	mutex_lock(&buf->lock);
+	if (buf->state != HUGEDMA_DISABLED)
+		ret = -EBUSY;
+	else if (buf->size & ((1ULL << shift) - 1))
+		ret = -EINVAL;	/* the size set before is not a multiple of it */
+	else
+		buf->page_shift = shift;
+	mutex_unlock(&buf->lock);
+	return ret;
+}
+
+int hugedma_buffer_set_node(struct hugedma_buffer *buf, int nid)
+{
+	int ret = 0;
+
+	if (nid != NUMA_NO_NODE &&
+	    (nid < 0 || nid >= MAX_NUMNODES || !node_state(nid, N_MEMORY)))
+		return -ENODEV;
+	mutex_lock(&buf->lock);
+	if (buf->state != HUGEDMA_DISABLED)
+		ret = -EBUSY;
+	else
+		buf->numa_node = nid;
+	mutex_unlock(&buf->lock);
+	return ret;
+}
+
+/* Set the state and return the previous one, under the lock. */
+static enum hugedma_state hugedma_buffer_move(struct hugedma_buffer *buf,
+					      enum hugedma_state state)
+{
+	enum hugedma_state old;
+
+	mutex_lock(&buf->lock);
+	old = buf->state;
+	buf->state = state;
+	mutex_unlock(&buf->lock);
+	return old;
+}
+
+/*
+ * Take the pages and publish them.  Returns 0 when this call enabled the
+ * buffer, 1 when it was enabled already, or a negative errno with nothing
+ * taken: -EINVAL without a size, -EBUSY during another transition, -ENOSPC
+ * when the pool is short, -EINTR on a signal.
+ */
+int hugedma_buffer_enable(struct hugedma_buffer *buf)
+{
+	struct hugedma_pages *pages;
+	unsigned int shift;
+	unsigned long nr;
+	int nid, ret;
+
+	mutex_lock(&buf->lock);
+	if (buf->state == HUGEDMA_ENABLED) {
+		mutex_unlock(&buf->lock);
+		return 1;
+	}
+	if (buf->state != HUGEDMA_DISABLED) {
+		mutex_unlock(&buf->lock);
+		return -EBUSY;
+	}
+	if (!buf->size) {
+		mutex_unlock(&buf->lock);
+		return -EINVAL;
+	}
+	shift = buf->page_shift;
+	nr = buf->size >> shift;
+	nid = buf->numa_node;
+	buf->state = HUGEDMA_ENABLING;
+	mutex_unlock(&buf->lock);
+
+	/* no lock held: this zeroes nr huge pages */
+	pages = hugedma_pages_alloc(buf->name, shift, nr, nid);
+	if (IS_ERR(pages)) {
+		ret = PTR_ERR(pages);
+		goto out_disabled;
+	}
+
+	mutex_lock(&buf->lock);
+	buf->pages = pages;
+	mutex_unlock(&buf->lock);
+
+	ret = hugedma_sysfs_publish(buf);
+	if (ret)
+		goto out_free_pages;
+
+	hugedma_buffer_move(buf, HUGEDMA_ENABLED);
+	pr_info("%s: enabled, %lu x %lu MiB pages on node %d\n", buf->name, nr,
+		1UL << (shift - 20), pages->nid);
+	return 0;
+
+out_free_pages:
+	mutex_lock(&buf->lock);
+	buf->pages = NULL;
+	mutex_unlock(&buf->lock);
+	hugedma_pages_free(pages);
+out_disabled:
+	hugedma_buffer_move(buf, HUGEDMA_DISABLED);
+	return ret;
+}
+
+/*
+ * Unpublish and return every page to the pool.  Returns 0 when this call
+ * disabled the buffer, 1 when it was disabled already, -EBUSY during another
+ * transition.
+ */
+int hugedma_buffer_disable(struct hugedma_buffer *buf)
+{
+	struct hugedma_pages *pages;
+
+	mutex_lock(&buf->lock);
+	if (buf->state == HUGEDMA_DISABLED) {
+		mutex_unlock(&buf->lock);
+		return 1;
+	}
+	if (buf->state != HUGEDMA_ENABLED) {
+		mutex_unlock(&buf->lock);
+		return -EBUSY;
+	}
+	buf->state = HUGEDMA_DISABLING;
+	mutex_unlock(&buf->lock);
+
+	/* waits for sysfs readers, so it runs without buf->lock */
+	hugedma_sysfs_unpublish(buf);
+
+	mutex_lock(&buf->lock);
+	pages = buf->pages;
+	buf->pages = NULL;
+	mutex_unlock(&buf->lock);
+	hugedma_pages_free(pages);
+
+	hugedma_buffer_move(buf, HUGEDMA_DISABLED);
+	pr_info("%s: disabled\n", buf->name);
+	return 0;
+}
+
+u64 hugedma_buffer_size(struct hugedma_buffer *buf)
+{
+	u64 size;
+
+	mutex_lock(&buf->lock);
+	size = buf->size;
+	mutex_unlock(&buf->lock);
+	return size;
+}
+
+unsigned int hugedma_buffer_page_shift(struct hugedma_buffer *buf)
+{
+	unsigned int shift;
+
+	mutex_lock(&buf->lock);
+	shift = buf->page_shift;
+	mutex_unlock(&buf->lock);
+	return shift;
+}
+
+int hugedma_buffer_node(struct hugedma_buffer *buf)
+{
+	int nid;
+
+	mutex_lock(&buf->lock);
+	nid = buf->numa_node;
+	mutex_unlock(&buf->lock);
+	return nid;
+}
+
+enum hugedma_state hugedma_buffer_state(struct hugedma_buffer *buf)
+{
+	enum hugedma_state state;
+
+	mutex_lock(&buf->lock);
+	state = buf->state;
+	mutex_unlock(&buf->lock);
+	return state;
+}

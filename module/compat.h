@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hugedma: every difference between the kernels hugedma builds against
+ * (Debian's 6.1, 6.12 and the newest) lives here, behind wrappers named for
+ * what they do.  No other file tests LINUX_VERSION_CODE.
+ */
+#ifndef HUGEDMA_COMPAT_H
+#define HUGEDMA_COMPAT_H
+
+#include <linux/cred.h>
+#include <linux/device.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/mnt_idmapping.h>
+#include <linux/pagemap.h>
+#include <linux/string.h>
+#include <linux/version.h>
+
+/* An unlinked regular file on a kernel-internal mount (6.3 idmap, 6.6 rename). */
+static inline struct file *hugedma_tmpfile_open(const struct path *root)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	return kernel_tmpfile_open(&nop_mnt_idmap, root, S_IFREG | 0600,
+				   O_RDWR | O_LARGEFILE, current_cred());
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return vfs_tmpfile_open(&nop_mnt_idmap, root, S_IFREG | 0600,
+				O_RDWR | O_LARGEFILE, current_cred());
+#else
+	return vfs_tmpfile_open(&init_user_ns, root, S_IFREG | 0600,
+				O_RDWR | O_LARGEFILE, current_cred());
+#endif
+}
+
+/* A string mount parameter (the length argument went away in 6.18). */
+static inline int hugedma_fs_param(struct fs_context *fc, const char *key,
+				   const char *value)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+	return vfs_parse_fs_string(fc, key, value);
+#else
+	return vfs_parse_fs_string(fc, key, value, strlen(value));
+#endif
+}
+
+/*
+ * The folio at byte offset @pos of a hugetlbfs file, with a reference, or
+ * NULL.  The hugetlb page cache is indexed in huge pages before 6.7 and in
+ * base pages from 6.7; __filemap_get_folio() returns ERR_PTR from 6.3.
+ */
+static inline struct folio *hugedma_hugetlb_folio_get(struct address_space *mapping,
+						      loff_t pos, unsigned int shift)
+{
+	struct folio *folio;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT, 0, 0);
+#else
+	folio = __filemap_get_folio(mapping, pos >> shift, 0, 0);
+#endif
+	return IS_ERR(folio) ? NULL : folio;
+}
+
+/* class_create() lost its owner argument in 6.4. */
+static inline struct class *hugedma_class_create(const char *name)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+	return class_create(name);
+#else
+	return class_create(THIS_MODULE, name);
+#endif
+}
+
+#endif /* HUGEDMA_COMPAT_H */

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugedma: parsing of administrator input.  Pure functions with no state, so
+ * that every rejected write is rejected before anything changes.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ctype.h>
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/limits.h>
+#include <linux/string.h>
+
+#include "hugedma.h"
+
+/* 1-32 characters of [a-z0-9_-], starting with a letter or digit */
+bool hugedma_name_valid(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len < 1 || len > HUGEDMA_NAME_MAX)
+		return false;
+	if (!islower(name[0]) && !isdigit(name[0]))
+		return false;
+	for (i = 1; i < len; i++) {
+		char c = name[i];
+
+		if (!islower(c) && !isdigit(c) && c != '_' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+/* Strip surrounding white space: [*start, *end) is what is left. */
+static void hugedma_trim(const char *buf, const char **start, const char **end)
+{
+	const char *s = buf, *e = buf + strlen(buf);
+
+	while (s < e && isspace(*s))
+		s++;
+	while (e > s && isspace(e[-1]))
+		e--;
+	*start = s;
+	*end = e;
+}
+
+/*
+ * A decimal byte count with an optional binary suffix K, M, G or T (either
+ * case), surrounded by optional white space.  -EINVAL for anything else and
+ * for zero, -ERANGE when the value does not fit in 64 bits.
+ */
+int hugedma_parse_size(const char *buf, u64 *out)
+{
+	const char *s, *e;
+	unsigned int shift = 0;
+	u64 val = 0;
+
+	hugedma_trim(buf, &s, &e);
+	if (s == e)
+		return -EINVAL;
+	switch (e[-1]) {
+	case 'K': case 'k':
+		shift = 10;
+		break;
+	case 'M': case 'm':
+		shift = 20;
+		break;
+	case 'G': case 'g':
+		shift = 30;
+		break;
+	case 'T': case 't':
+		shift = 40;
+		break;
+	}
+	if (shift)
+		e--;
+	if (s == e)
+		return -EINVAL;
+	for (; s < e; s++) {
+		if (!isdigit(*s))
+			return -EINVAL;
+		if (check_mul_overflow(val, 10ULL, &val) ||
+		    check_add_overflow(val, (u64)(*s - '0'), &val))
+			return -ERANGE;
+	}
+	if (val > (U64_MAX >> shift))
+		return -ERANGE;
+	val <<= shift;
+	if (!val)
+		return -EINVAL;
+	*out = val;
+	return 0;
+}
+
+/* "1G" or "2M", or the same sizes in any form hugedma_parse_size() takes */
+int hugedma_parse_page_size(const char *buf, unsigned int *shift)
+{
+	u64 size;
+	int ret;
+
+	ret = hugedma_parse_size(buf, &size);
+	if (ret)
+		return -EINVAL;
+	if (size == 1ULL << HUGEDMA_SHIFT_1G)
+		*shift = HUGEDMA_SHIFT_1G;
+	else if (size == 1ULL << HUGEDMA_SHIFT_2M)
+		*shift = HUGEDMA_SHIFT_2M;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "-1" (any node) or a decimal node id; whether the node exists is not checked here */
+int hugedma_parse_node(const char *buf, int *nid)
+{
+	const char *s, *e;
+	int val = 0;
+
+	hugedma_trim(buf, &s, &e);
+	if (e - s == 2 && s[0] == '-' && s[1] == '1') {
+		*nid = -1;
+		return 0;
+	}
+	if (s == e)
+		return -EINVAL;
+	for (; s < e; s++) {
+		if (!isdigit(*s))
+			return -EINVAL;
+		if (check_mul_overflow(val, 10, &val) ||
+		    check_add_overflow(val, *s - '0', &val))
+			return -ERANGE;
+	}
+	*nid = val;
+	return 0;
+}
+
+/* exactly "0" or "1", with optional surrounding white space */
+int hugedma_parse_bool(const char *buf, bool *out)
+{
+	const char *s, *e;
+
+	hugedma_trim(buf, &s, &e);
+	if (e - s != 1 || (*s != '0' && *s != '1'))
+		return -EINVAL;
+	*out = *s == '1';
+	return 0;
+}
+
+const char *hugedma_state_name(enum hugedma_state state)
+{
+	switch (state) {
+	case HUGEDMA_DISABLED:
+		return "disabled";
+	case HUGEDMA_ENABLING:
+		return "enabling";
+	case HUGEDMA_ENABLED:
+		return "enabled";
+	case HUGEDMA_DISABLING:
+		return "disabling";
+	}
+	return "unknown";
+}

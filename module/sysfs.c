@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugedma: the "hugedma" class and, while a buffer is enabled, its device
+ * /sys/class/hugedma/NAME with what the consuming driver needs to know.
+ * One value per file; phys_addrs is one array of one type and root-only,
+ * like /proc/PID/pagemap's frame numbers.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/device.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/sysfs.h>
+
+#include "compat.h"
+#include "hugedma.h"
+
+static struct class *hugedma_class;
+
+/*
+ * The device exists only between hugedma_sysfs_publish() and
+ * hugedma_sysfs_unpublish(), while buf->pages is set and the configuration is
+ * frozen by the enabled state; device removal waits for readers.
+ */
+static struct hugedma_buffer *to_buffer(struct device *dev)
+{
+	return dev_get_drvdata(dev);
+}
+
+static ssize_t size_show(struct device *dev, struct device_attribute *attr, char *page)
+{
+	struct hugedma_pages *pages = to_buffer(dev)->pages;
+
+	return sysfs_emit(page, "%llu\n", (u64)pages->nr << pages->shift);
+}
+static DEVICE_ATTR_RO(size);
+
+static ssize_t page_size_show(struct device *dev, struct device_attribute *attr,
+			      char *page)
+{
+	return sysfs_emit(page, "%llu\n", 1ULL << to_buffer(dev)->pages->shift);
+}
+static DEVICE_ATTR_RO(page_size);
+
+static ssize_t nr_pages_show(struct device *dev, struct device_attribute *attr,
+			     char *page)
+{
+	return sysfs_emit(page, "%lu\n", to_buffer(dev)->pages->nr);
+}
+static DEVICE_ATTR_RO(nr_pages);
+
+static ssize_t numa_node_show(struct device *dev, struct device_attribute *attr,
+			      char *page)
+{
+	return sysfs_emit(page, "%d\n", to_buffer(dev)->pages->nid);
+}
+static DEVICE_ATTR_RO(numa_node);
+
+static ssize_t state_show(struct device *dev, struct device_attribute *attr, char *page)
+{
+	return sysfs_emit(page, "%s\n",
+			  hugedma_state_name(hugedma_buffer_state(to_buffer(dev))));
+}
+static DEVICE_ATTR_RO(state);
+
+/* "0x" + 16 hex digits + "\n": fixed width, so line i starts at i * 19 */
+#define HUGEDMA_ADDR_LINE	19
+
+/* Binary attribute so that any number of pages fits, not one sysfs page. */
+static ssize_t phys_addrs_read(struct file *file, struct kobject *kobj,
+			       struct bin_attribute *attr, char *out, loff_t off,
+			       size_t count)
+{
+	struct hugedma_pages *pages = to_buffer(kobj_to_dev(kobj))->pages;
+	loff_t end = (loff_t)pages->nr * HUGEDMA_ADDR_LINE;
+	char line[HUGEDMA_ADDR_LINE + 1];
+	size_t done = 0;
+
+	if (off >= end)
+		return 0;
+	count = min_t(loff_t, count, end - off);
+	while (done < count) {
+		unsigned long i = div_u64(off + done, HUGEDMA_ADDR_LINE);
+		size_t skip = off + done - (loff_t)i * HUGEDMA_ADDR_LINE;
+		size_t n = min(count - done, HUGEDMA_ADDR_LINE - skip);
+
+		snprintf(line, sizeof(line), "0x%016llx\n",
+			 (u64)hugedma_pages_phys(pages, i));
+		memcpy(out + done, line + skip, n);
+		done += n;
+	}
+	return done;
+}
+static BIN_ATTR_ADMIN_RO(phys_addrs, 0);
+
+static struct attribute *hugedma_buffer_attrs[] = {
+	&dev_attr_size.attr,
+	&dev_attr_page_size.attr,
+	&dev_attr_nr_pages.attr,
+	&dev_attr_numa_node.attr,
+	&dev_attr_state.attr,
+	NULL,
+};
+
+static struct bin_attribute *hugedma_buffer_bin_attrs[] = {
+	&bin_attr_phys_addrs,
+	NULL,
+};
+
+static const struct attribute_group hugedma_buffer_group = {
+	.attrs = hugedma_buffer_attrs,
+	.bin_attrs = hugedma_buffer_bin_attrs,
+};
+
+static const struct attribute_group *hugedma_buffer_groups[] = {
+	&hugedma_buffer_group,
+	NULL,
+};
+
+int hugedma_sysfs_publish(struct hugedma_buffer *buf)
+{
+	struct device *dev;
+
+	dev = device_create_with_groups(hugedma_class, NULL, MKDEV(0, 0), buf,
+					hugedma_buffer_groups, "%s", buf->name);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	mutex_lock(&buf->lock);
+	buf->dev = dev;
+	mutex_unlock(&buf->lock);
+	return 0;
+}
+
+void hugedma_sysfs_unpublish(struct hugedma_buffer *buf)
+{
+	struct device *dev;
+
+	mutex_lock(&buf->lock);
+	dev = buf->dev;
+	buf->dev = NULL;
+	mutex_unlock(&buf->lock);
+	device_unregister(dev);
+}
+
+int hugedma_class_init(void)
+{
+	hugedma_class = hugedma_class_create("hugedma");
+	return PTR_ERR_OR_ZERO(hugedma_class);
+}
+
+void hugedma_class_exit(void)
+{
+	class_destroy(hugedma_class);
+}
