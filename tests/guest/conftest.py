@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Fixtures for tests that run inside the hugedma test guest (tests/vm/run).
+
+- every test starts with the module loaded (unless it asks for `unloaded`);
+- every test ends with the hugetlb pool counters, global and per node, exactly
+  as they were before it (after its buffers are removed);
+- the session ends by removing the module and checking the pool once more;
+- with HUGEDMA_STRICT=1 (make check) a skipped test fails the run: a suite that
+  skips its core cases has not passed.
+"""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+import hugedma_test as h
+
+STRICT = os.environ.get("HUGEDMA_STRICT") == "1"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "numa: needs a guest with two or more NUMA nodes")
+    config.addinivalue_line("markers", "gigantic(n): needs n free 1 GB pool pages")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not pathlib.Path("/run/hugedma-vm").exists() and not os.environ.get("HUGEDMA_VM"):
+        skip = pytest.mark.skip(reason="not inside a hugedma test guest (use tests/vm/run)")
+        for item in items:
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped under HUGEDMA_STRICT=1: {reason}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_pool():
+    """Load once; at the end unload and find the pool as it was at the start."""
+    assert h.MODULE.exists(), f"{h.MODULE} is not built (make)"
+    if h.loaded():
+        assert h.unload() == 0
+    before = h.snapshot()
+    yield before
+    assert h.unload() == 0, "rmmod failed at the end of the session"
+    after = h.wait_for_pool(before)
+    assert after == before, "the hugetlb pool differs after unload"
+
+
+@pytest.fixture(autouse=True)
+def pool_guard(request, session_pool):
+    """Check the pool around every test (this fixture is torn down last)."""
+    if "unloaded" not in request.fixturenames:
+        h.load()
+    before = h.snapshot()
+    yield before
+    after = h.wait_for_pool(before)
+    assert after == before, "hugetlb pool counters changed across the test"
+
+
+@pytest.fixture
+def unloaded():
+    """The module is not loaded when the test starts; it may load it."""
+    assert h.unload() == 0
+    yield
+    if h.loaded():
+        assert h.unload() == 0
+
+
+_counter = [0]
+
+
+@pytest.fixture
+def mkbuf():
+    """Factory: mkbuf(name=None, size=None, page_size=None, node=None) -> h.Buffer.
+
+    Attributes given are written (and must be accepted).  Every buffer made is
+    disabled and removed after the test, before pool_guard checks the pool.
+    """
+    made = []
+
+    def make(name=None, size=None, page_size=None, node=None):
+        if name is None:
+            _counter[0] += 1
+            name = f"t{os.getpid()}-{_counter[0]}"
+        b = h.Buffer(name)
+        os.mkdir(b.dir)
+        made.append(b)
+        for attr, val in (("page_size", page_size), ("size", size), ("numa_node", node)):
+            if val is not None:
+                rc = b.write(attr, val)
+                assert rc == 0, f"{attr}={val!r}: {h.errname(rc)}"
+        return b
+
+    yield make
+    for b in reversed(made):
+        b.remove()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Collected kernel log for the host (the results share), if there is one."""
+    out = os.environ.get("HUGEDMA_VM_OUT")
+    if out and os.path.isdir(out):
+        with open(os.path.join(out, "dmesg.txt"), "wb") as f:
+            f.write(subprocess.run(["dmesg"], capture_output=True).stdout)
