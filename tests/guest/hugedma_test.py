@@ -1,0 +1,302 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers for hugedma's guest tests: configfs/sysfs access, pool counters, page facts.
+
+Everything here reads the kernel's own files; nothing trusts the module's claims
+about itself except where a test says it does.
+"""
+import ctypes
+import errno
+import mmap
+import os
+import pathlib
+import subprocess
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+MODULE = pathlib.Path(os.environ.get("HUGEDMA_KO", REPO / "hugedma.ko"))
+CONFIGFS = pathlib.Path("/sys/kernel/config/hugedma")
+BUFFERS = CONFIGFS / "buffers"
+CLASS = pathlib.Path("/sys/class/hugedma")
+HUGEPAGES = pathlib.Path("/sys/kernel/mm/hugepages")
+NODES = pathlib.Path("/sys/devices/system/node")
+
+SZ_2M = 2 << 20
+SZ_1G = 1 << 30
+PAGE_DIRS = {SZ_1G: "hugepages-1048576kB", SZ_2M: "hugepages-2048kB"}
+COUNTERS = ("nr_hugepages", "free_hugepages", "resv_hugepages", "surplus_hugepages")
+NODE_COUNTERS = ("nr_hugepages", "free_hugepages", "surplus_hugepages")
+
+
+def read(path):
+    return pathlib.Path(path).read_text()
+
+
+def write(path, value):
+    """Write value in one write(2); return 0 or the errno the kernel returned."""
+    data = value if isinstance(value, bytes) else str(value).encode()
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, data)
+        return 0
+    except OSError as e:
+        return e.errno
+    finally:
+        os.close(fd)
+
+
+def errname(code):
+    return errno.errorcode.get(code, str(code)) if code else "OK"
+
+
+# ---------------------------------------------------------------- module
+
+def loaded():
+    return pathlib.Path("/sys/module/hugedma").exists()
+
+
+def load():
+    if not loaded():
+        subprocess.run(["insmod", str(MODULE)], check=True)
+
+
+def unload():
+    """Remove every buffer, then the module. Returns rmmod's exit code."""
+    if not loaded():
+        return 0
+    for d in sorted(BUFFERS.iterdir()) if BUFFERS.exists() else []:
+        if d.is_dir():
+            write(d / "enable", "0")
+            os.rmdir(d)
+    return subprocess.run(["rmmod", "hugedma"]).returncode
+
+
+# ---------------------------------------------------------------- pool
+
+def pool(page_size=SZ_1G):
+    d = HUGEPAGES / PAGE_DIRS[page_size]
+    return {c: int(read(d / c)) for c in COUNTERS}
+
+
+def node_ids():
+    return sorted(int(p.name[4:]) for p in NODES.glob("node[0-9]*"))
+
+
+def node_pool(node, page_size=SZ_1G):
+    d = NODES / f"node{node}" / "hugepages" / PAGE_DIRS[page_size]
+    return {c: int(read(d / c)) for c in NODE_COUNTERS}
+
+
+def node_free(node, page_size=SZ_1G):
+    return node_pool(node, page_size)["free_hugepages"]
+
+
+def node_has_cpus(node):
+    return read(NODES / f"node{node}" / "cpulist").strip() != ""
+
+
+def snapshot():
+    """Every pool counter of both page sizes, globally and per node."""
+    snap = {}
+    for ps in PAGE_DIRS:
+        snap[("all", ps)] = pool(ps)
+        for n in node_ids():
+            snap[(n, ps)] = node_pool(n, ps)
+    return snap
+
+
+def wait_for_pool(expected, timeout=10.0):
+    """Pool pages freed by a deferred fput may come back a moment later."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = snapshot()
+        if now == expected or time.monotonic() > deadline:
+            return now
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- pages
+
+KPF_COMPOUND_HEAD = 15
+KPF_COMPOUND_TAIL = 16
+KPF_HUGE = 17
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def kpageflags(pfn):
+    with open("/proc/kpageflags", "rb") as f:
+        f.seek(pfn * 8)
+        return int.from_bytes(f.read(8), "little")
+
+
+def pfn_node(pfn):
+    """The node whose memory blocks hold this frame, from sysfs memory blocks."""
+    block = int(read("/sys/devices/system/memory/block_size_bytes"), 16)
+    phys = pfn * PAGE_SIZE
+    mem = pathlib.Path(f"/sys/devices/system/memory/memory{phys // block}")
+    nodes = [p.name for p in mem.glob("node[0-9]*")]
+    assert len(nodes) == 1, f"memory block of {phys:#x} has nodes {nodes}"
+    return int(nodes[0][4:])
+
+
+# ---------------------------------------------------------------- buffers
+
+class Buffer:
+    """One configfs buffer directory and, while enabled, its class device."""
+
+    def __init__(self, name):
+        self.name = name
+        self.dir = BUFFERS / name
+        self.dev = CLASS / name
+
+    def write(self, attr, value):
+        return write(self.dir / attr, value)
+
+    def read(self, attr):
+        return read(self.dir / attr).strip()
+
+    def sysfs(self, attr):
+        return read(self.dev / attr)
+
+    def phys_addrs(self):
+        return [int(x, 16) for x in self.sysfs("phys_addrs").split()]
+
+    def enable(self):
+        return self.write("enable", "1")
+
+    def disable(self):
+        return self.write("enable", "0")
+
+    def remove(self):
+        if self.dir.exists():
+            self.disable()
+            os.rmdir(self.dir)
+
+
+# ---------------------------------------------------------------- kernel log
+
+def dmesg_clear():
+    subprocess.run(["dmesg", "-C"], check=True)
+
+
+def dmesg():
+    return subprocess.run(["dmesg"], capture_output=True, text=True, check=True).stdout
+
+
+def reject_lines(log, name=None):
+    """The 'rejected' lines of a kernel log, optionally for one buffer name only."""
+    lines = [ln for ln in log.splitlines() if "hugedma: " in ln and ": rejected " in ln]
+    if name is not None:
+        lines = [ln for ln in lines if f"hugedma: {name}: rejected " in ln]
+    return lines
+
+
+# ---------------------------------------------------------------- user-space hugetlb mappings
+
+MAP_HUGETLB = 0x40000
+MAP_HUGE_SHIFT = 26
+PAGE_SHIFTS = {SZ_1G: 30, SZ_2M: 21}
+PM_PRESENT = 1 << 63
+PM_PFN_MASK = (1 << 55) - 1
+
+
+def pagemap_pfns(addr, length, step):
+    """PFN behind each `step`-sized piece of [addr, addr+length) of this process.
+
+    Reads /proc/self/pagemap (PFNs are only shown to CAP_SYS_ADMIN); a piece not
+    present gives None.
+    """
+    pfns = []
+    with open("/proc/self/pagemap", "rb") as f:
+        for off in range(0, length, step):
+            f.seek((addr + off) // PAGE_SIZE * 8)
+            e = int.from_bytes(f.read(8), "little")
+            pfns.append(e & PM_PFN_MASK if e & PM_PRESENT else None)
+    return pfns
+
+
+class HugeMapping:
+    """A MAP_SHARED|MAP_ANONYMOUS|MAP_HUGETLB mapping of nr pages of page_size.
+
+    Every page is touched (written, so the kernel takes it from the pool) and its
+    physical address read back from /proc/self/pagemap: `.phys` lists them in
+    mapping order.  With pattern=b"...", that pattern is written at the start,
+    middle and end of every page.  Use as a context manager; leaving it unmaps,
+    which returns the pages to the pool.
+    """
+
+    def __init__(self, page_size, nr, pattern=None):
+        self.page_size = page_size
+        self.nr = nr
+        self.map = mmap.mmap(-1, page_size * nr,
+                             flags=mmap.MAP_SHARED | MAP_HUGETLB |
+                             (PAGE_SHIFTS[page_size] << MAP_HUGE_SHIFT),
+                             prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        try:
+            ref = ctypes.c_char.from_buffer(self.map)
+            self.addr = ctypes.addressof(ref)
+            del ref  # an exported buffer would keep close() from unmapping
+            for i in range(nr):
+                base = i * page_size
+                if pattern:
+                    for off in (0, page_size // 2, page_size - len(pattern)):
+                        self.map[base + off:base + off + len(pattern)] = pattern
+                else:
+                    self.map[base] = 0x5a
+            pfns = pagemap_pfns(self.addr, page_size * nr, page_size)
+            assert None not in pfns, "a touched huge page is not present"
+            self.phys = [p * PAGE_SIZE for p in pfns]
+        except BaseException:
+            self.map.close()
+            raise
+
+    def close(self):
+        if not self.map.closed:
+            self.map.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def free_pages(page_size):
+    """Pool pages of page_size a new mapping (or buffer) can still take."""
+    p = pool(page_size)
+    return p["free_hugepages"] - p["resv_hugepages"]
+
+
+def check_huge_frames(addrs, page_size):
+    """Independent facts about frames claimed to be huge pages of page_size.
+
+    /proc/kpageflags must show each as the head of a compound huge page whose next
+    and last base frames are its tails; each is aligned to page_size; all distinct.
+    Returns a list of problems (empty when all is well).
+    """
+    bad = []
+    if len(set(addrs)) != len(addrs):
+        bad.append("duplicate addresses")
+    for a in addrs:
+        if a % page_size:
+            bad.append(f"{a:#x} is not aligned to {page_size:#x}")
+            continue
+        pfn = a // PAGE_SIZE
+        head = kpageflags(pfn)
+        if not (head >> KPF_HUGE) & 1 or not (head >> KPF_COMPOUND_HEAD) & 1:
+            bad.append(f"{a:#x}: kpageflags {head:#x} lacks HUGE|COMPOUND_HEAD")
+        for tail_pfn in (pfn + 1, pfn + page_size // PAGE_SIZE - 1):
+            tail = kpageflags(tail_pfn)
+            if not (tail >> KPF_HUGE) & 1 or not (tail >> KPF_COMPOUND_TAIL) & 1:
+                bad.append(f"{a:#x}: frame {tail_pfn:#x} kpageflags {tail:#x} "
+                           "lacks HUGE|COMPOUND_TAIL")
+    return bad
+
+
+def wait_for(predicate, timeout=30.0, interval=0.01):
+    """Poll until predicate() is true; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(interval)
