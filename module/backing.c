@@ -248,11 +248,10 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 	}
 
 	fill.pages = pages;
-	if (nid != NUMA_NO_NODE && hugedma_node_has_cpus(nid)) {
+	if (nid != NUMA_NO_NODE && hugedma_node_has_cpus(nid))
 		ret = hugedma_fill_on_node(&fill, name);
-	} else {
+	else
 		ret = hugedma_fill_pages(&fill);
-	}
 	if (ret)
 		goto out_release;
 	return pages;

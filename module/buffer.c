@@ -2,8 +2,8 @@
 /*
  * hugedma: the buffer object and its state machine.
  *
- *   disabled --enable--> enabling --(pages taken, device published)--> enabled
- *   enabled --disable--> disabling --(device removed, pages returned)--> disabled
+ *   enable 1: disabled -> enabling -> enabled  (pages taken, device published)
+ *   enable 0: enabled -> disabling -> disabled (device removed, pages returned)
  *
  * buf->lock guards the fields and the transitions but is never held while
  * pages are taken or zeroed: the transient states keep every other mutator
