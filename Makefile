@@ -7,12 +7,21 @@
 #   make demo            build, boot a guest with 1 GB pages, provision and show a buffer
 #   make lint            checkpatch --strict on the module, schema and ABI docs in step
 #   make install         modules_install + userspace install (on a real machine)
+#   make module KERNEL=6.12
+#                        build build/kernels/KVER/hugedma.ko for one test kernel:
+#                        6.1, 6.12, sid (unstable's newest, built in its cached
+#                        chroot) or a release; each kernel's build lives apart
+#   make kernels         the same for every kernel in KERNELS (default "6.1 6.12 sid")
 #
-# KVER/KDIR default to the newest installed Debian linux-image-*-amd64 (never the
-# host's running kernel, which is not ours to load into).
+# KVER/KDIR default to the kernel this machine's linux-image-amd64 points at
+# (bookworm's 6.1, even when tests/deps has installed 6.12 from backports beside
+# it), else the newest installed Debian kernel; never the host's running kernel,
+# which is not ours to load into.  ./hugedma.ko is built for that kernel.
 
-KVER ?= $(shell tests/kernels newest)
+KVER ?= $(shell tests/kernels default)
 KDIR ?= /lib/modules/$(KVER)/build
+KERNEL ?=
+KERNELS ?= 6.1 6.12 sid
 # W=1 always; check builds pass WERROR=1 so a new warning fails them
 WERROR ?=
 PREFIX ?= /usr/local
@@ -22,13 +31,22 @@ CHECKPATCH_DIR := $(CACHE)/checkpatch
 CHECKPATCH := $(CHECKPATCH_DIR)/scripts/checkpatch.pl
 MODULE_SOURCES := $(wildcard module/*.c module/*.h module/include/*.h module/include/uapi/*.h)
 
-.PHONY: all module userspace check demo lint docs install clean deps
+.PHONY: all module kernels userspace check demo lint docs install clean deps
 
 all: module userspace
 
+ifneq ($(KERNEL),)
+module:
+	tests/kernel/build $(if $(WERROR),--werror) $(KERNEL)
+else
 module:
 	@test -d "$(KDIR)" || { echo "make: no kernel build tree at '$(KDIR)' (KVER='$(KVER)'); run tests/deps or set KDIR" >&2; exit 2; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 $(if $(WERROR),KCFLAGS=-Werror) modules
+endif
+
+kernels:
+	@set -e; $(if $(filter sid unstable,$(KERNELS)),tests/kernel/sid >/dev/null;) \
+	for k in $(KERNELS); do tests/kernel/build $(if $(WERROR),--werror) $$k; done
 
 userspace:
 	$(MAKE) -C userspace

@@ -3,6 +3,10 @@
  * hugedma: every difference between the kernels hugedma builds against
  * (Debian's 6.1, 6.12 and the newest) lives here, behind wrappers named for
  * what they do.  No other file tests LINUX_VERSION_CODE.
+ *
+ * None of these changes left a macro behind to test for, so they are tested
+ * by version.  Each version is the mainline release that made the change
+ * (checked against its merge, and against Debian's 6.1, 6.12 and 7.2 headers).
  */
 #ifndef HUGEDMA_COMPAT_H
 #define HUGEDMA_COMPAT_H
@@ -15,12 +19,13 @@
 #include <linux/mnt_idmapping.h>
 #include <linux/pagemap.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 #include <linux/version.h>
 
-/* An unlinked regular file on a kernel-internal mount (6.3 idmap, 6.6 rename). */
+/* An unlinked regular file on a kernel-internal mount (6.3 idmap, 6.5 rename). */
 static inline struct file *hugedma_tmpfile_open(const struct path *root)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 	return kernel_tmpfile_open(&nop_mnt_idmap, root, S_IFREG | 0600,
 				   O_RDWR | O_LARGEFILE, current_cred());
 #elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
@@ -46,7 +51,7 @@ static inline int hugedma_fs_param(struct fs_context *fc, const char *key,
 /*
  * The folio at byte offset @pos of a hugetlbfs file, with a reference, or
  * NULL.  The hugetlb page cache is indexed in huge pages before 6.7 and in
- * base pages from 6.7; __filemap_get_folio() returns ERR_PTR from 6.3.
+ * base pages from 6.7; __filemap_get_folio() returns ERR_PTR from 6.4.
  */
 static inline struct folio *hugedma_hugetlb_folio_get(struct address_space *mapping,
 						      loff_t pos, unsigned int shift)
@@ -70,5 +75,16 @@ static inline struct class *hugedma_class_create(const char *name)
 	return class_create(THIS_MODULE, name);
 #endif
 }
+
+/*
+ * sysfs binary attributes are const from 6.16: the attribute argument of
+ * their read callback and the elements of attribute_group::bin_attrs.
+ * Write the callback's argument and the group's array with this qualifier.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+#define hugedma_bin_attr_const const
+#else
+#define hugedma_bin_attr_const
+#endif
 
 #endif /* HUGEDMA_COMPAT_H */
