@@ -71,4 +71,11 @@ static inline struct class *hugedma_class_create(const char *name)
 #endif
 }
 
+/* struct class::devnode takes a const device from 6.2. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+typedef const struct device hugedma_devnode_device;
+#else
+typedef struct device hugedma_devnode_device;
+#endif
+
 #endif /* HUGEDMA_COMPAT_H */

@@ -223,7 +223,8 @@ static struct config_group *hugedma_buffers_make_group(struct config_group *grou
 static void hugedma_buffers_drop_item(struct config_group *group,
 				      struct config_item *item)
 {
-	/* enabled buffers are pinned, so this one is disabled */
+	/* enabled buffers are pinned, so this one is disabled: free its name now */
+	hugedma_buffer_unlist(to_buffer(item));
 	config_item_put(item);
 }
 

@@ -11,6 +11,7 @@
 #define HUGEDMA_H
 
 #include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 
@@ -29,9 +30,13 @@ enum hugedma_state {
 	HUGEDMA_DISABLING,
 };
 
-/* The hugetlb pages behind one enabled buffer (backing.c). */
+/*
+ * The hugetlb pages behind one enabled buffer (backing.c): either taken from
+ * the pool into a hugetlbfs file of hugedma's, or pinned in a user mapping.
+ */
 struct hugedma_pages {
-	struct file *file;		/* unlinked hugetlbfs file owning the pages */
+	struct file *file;		/* unlinked hugetlbfs file owning the pages; NULL if pinned */
+	struct file *mapfile;		/* read-only open of it, for user mappings */
 	unsigned int shift;		/* huge page shift */
 	int nid;			/* node of every page, or NUMA_NO_NODE if mixed */
 	unsigned long nr;		/* pages held in @folios */
@@ -40,14 +45,19 @@ struct hugedma_pages {
 
 struct hugedma_buffer {
 	struct kref kref;
+	struct hlist_node hnode;	/* in the name table while the name is taken */
 	struct mutex lock;		/* everything below */
 	char name[HUGEDMA_NAME_MAX + 1];
+	bool user;			/* imported (pinned user pages), not from the pool */
+	bool importer;			/* user: the importing file is still open */
 	u64 size;			/* bytes, 0 = not set */
 	unsigned int page_shift;
 	int numa_node;			/* NUMA_NO_NODE = any node */
 	enum hugedma_state state;
 	struct hugedma_pages *pages;	/* set from enabling to disabling */
 	struct device *dev;		/* /sys/class/hugedma/NAME while enabled */
+	dev_t devt;			/* /dev/hugedma/NAME while enabled */
+	unsigned int nr_open;		/* open char device files */
 };
 
 /* parse.c: pure input parsing, no state */
@@ -65,10 +75,20 @@ bool hugedma_page_shift_supported(unsigned int shift);
 struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 					  unsigned long nr, int nid);
 void hugedma_pages_free(struct hugedma_pages *pages);
+struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len);
 phys_addr_t hugedma_pages_phys(const struct hugedma_pages *pages, unsigned long i);
+bool hugedma_pages_mapped(const struct hugedma_pages *pages);
+unsigned long hugedma_pages_get_unmapped_area(const struct hugedma_pages *pages,
+					      unsigned long addr, unsigned long len,
+					      unsigned long pgoff, unsigned long flags);
+int hugedma_pages_mmap(const struct hugedma_pages *pages, struct vm_area_struct *vma);
 
 /* buffer.c: the buffer object and its state machine */
 struct hugedma_buffer *hugedma_buffer_create(const char *name);
+struct hugedma_buffer *hugedma_buffer_create_user(const char *name,
+						  struct hugedma_pages *pages);
+void hugedma_buffer_unlist(struct hugedma_buffer *buf);
+void hugedma_buffer_importer_gone(struct hugedma_buffer *buf);
 void hugedma_buffer_get(struct hugedma_buffer *buf);
 void hugedma_buffer_put(struct hugedma_buffer *buf);
 int hugedma_buffer_set_size(struct hugedma_buffer *buf, u64 size);
@@ -80,6 +100,20 @@ u64 hugedma_buffer_size(struct hugedma_buffer *buf);
 unsigned int hugedma_buffer_page_shift(struct hugedma_buffer *buf);
 int hugedma_buffer_node(struct hugedma_buffer *buf);
 enum hugedma_state hugedma_buffer_state(struct hugedma_buffer *buf);
+int hugedma_buffer_open(struct hugedma_buffer *buf);
+void hugedma_buffer_close(struct hugedma_buffer *buf);
+struct hugedma_info;
+void hugedma_buffer_info(struct hugedma_buffer *buf, struct hugedma_info *info);
+
+/* import.c: /dev/hugedma/control */
+int hugedma_import_init(void);
+void hugedma_import_exit(void);
+
+/* chardev.c: /dev/hugedma/NAME */
+int hugedma_chardev_init(void);
+void hugedma_chardev_exit(void);
+int hugedma_chardev_add(struct hugedma_buffer *buf, dev_t *devt);
+void hugedma_chardev_del(dev_t devt);
 
 /* sysfs.c: the hugedma class and each enabled buffer's device */
 int hugedma_class_init(void);

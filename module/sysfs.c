@@ -10,6 +10,7 @@
 #include <linux/device.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/sysfs.h>
 
 #include "compat.h"
@@ -63,6 +64,13 @@ static ssize_t state_show(struct device *dev, struct device_attribute *attr, cha
 }
 static DEVICE_ATTR_RO(state);
 
+/* where the pages came from: "pool" (configfs) or "user" (imported) */
+static ssize_t source_show(struct device *dev, struct device_attribute *attr, char *page)
+{
+	return sysfs_emit(page, "%s\n", to_buffer(dev)->user ? "user" : "pool");
+}
+static DEVICE_ATTR_RO(source);
+
 /* "0x" + 16 hex digits + "\n": fixed width, so line i starts at i * 19 */
 #define HUGEDMA_ADDR_LINE	19
 
@@ -99,6 +107,7 @@ static struct attribute *hugedma_buffer_attrs[] = {
 	&dev_attr_nr_pages.attr,
 	&dev_attr_numa_node.attr,
 	&dev_attr_state.attr,
+	&dev_attr_source.attr,
 	NULL,
 };
 
@@ -121,7 +130,7 @@ int hugedma_sysfs_publish(struct hugedma_buffer *buf)
 {
 	struct device *dev;
 
-	dev = device_create_with_groups(hugedma_class, NULL, MKDEV(0, 0), buf,
+	dev = device_create_with_groups(hugedma_class, NULL, buf->devt, buf,
 					hugedma_buffer_groups, "%s", buf->name);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
@@ -142,10 +151,21 @@ void hugedma_sysfs_unpublish(struct hugedma_buffer *buf)
 	device_unregister(dev);
 }
 
+/* /dev/hugedma/NAME, root only; udev rules may change the group */
+static char *hugedma_devnode(hugedma_devnode_device *dev, umode_t *mode)
+{
+	if (mode)
+		*mode = 0600;
+	return kasprintf(GFP_KERNEL, "hugedma/%s", dev_name(dev));
+}
+
 int hugedma_class_init(void)
 {
 	hugedma_class = hugedma_class_create("hugedma");
-	return PTR_ERR_OR_ZERO(hugedma_class);
+	if (IS_ERR(hugedma_class))
+		return PTR_ERR(hugedma_class);
+	hugedma_class->devnode = hugedma_devnode;
+	return 0;
 }
 
 void hugedma_class_exit(void)
