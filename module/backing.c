@@ -344,20 +344,26 @@ void hugedma_pages_free(struct hugedma_pages *pages)
 
 /*
  * The page size of [start, start + len) in current's mm if every byte of it
- * is in hugetlb mappings of one page size, else 0.
+ * is in hugetlb mappings of one page size; -EINVAL if not, -EACCES if a part
+ * is not writable (devices write into DMA buffers).
  */
-static unsigned long hugedma_user_range_page_size(unsigned long start, unsigned long len)
+static long hugedma_user_range_page_size(unsigned long start, unsigned long len)
 {
 	struct mm_struct *mm = current->mm;
-	unsigned long addr = start, end = start + len, size = 0;
+	unsigned long addr = start, end = start + len;
 	struct vm_area_struct *vma;
+	long size = 0;
 
 	mmap_read_lock(mm);
 	while (addr < end) {
 		vma = vma_lookup(mm, addr);
 		if (!vma || !is_vm_hugetlb_page(vma) ||
 		    (size && vma_kernel_pagesize(vma) != size)) {
-			size = 0;
+			size = -EINVAL;
+			break;
+		}
+		if (!(vma->vm_flags & VM_WRITE)) {
+			size = -EACCES;
 			break;
 		}
 		size = vma_kernel_pagesize(vma);
@@ -371,20 +377,23 @@ static unsigned long hugedma_user_range_page_size(unsigned long start, unsigned 
  * Pin the huge pages of a user hugetlb range for as long as a buffer lives.
  * Pinning one base page pins its whole hugetlb folio, so one pin per huge
  * page.  -EINVAL unless the range is whole 2 MB or 1 GB pages of hugetlb
- * mappings of one page size; -EBUSY when hugedma holds one of the pages.
+ * mappings of one page size; -EACCES if it is not writable; -EBUSY when
+ * hugedma holds one of the pages.
  */
 struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len)
 {
-	unsigned long size, nr, i;
 	struct hugedma_pages *pages;
+	unsigned long nr, i;
 	struct page *page;
-	long got;
+	long got, size;
 	int ret;
 
 	if (!len || start + len < start)
 		return ERR_PTR(-EINVAL);
 	size = hugedma_user_range_page_size(start, len);
-	if ((size != 1UL << HUGEDMA_SHIFT_1G && size != 1UL << HUGEDMA_SHIFT_2M) ||
+	if (size < 0)
+		return ERR_PTR(size);
+	if ((size != 1L << HUGEDMA_SHIFT_1G && size != 1L << HUGEDMA_SHIFT_2M) ||
 	    !IS_ALIGNED(start, size) || !IS_ALIGNED(len, size))
 		return ERR_PTR(-EINVAL);
 

@@ -71,6 +71,7 @@ static struct hugedma_buffer *hugedma_buffer_alloc(const char *name)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&buf->kref);
 	INIT_HLIST_NODE(&buf->hnode);
+	INIT_LIST_HEAD(&buf->attachments);
 	mutex_init(&buf->lock);
 	strscpy(buf->name, name, sizeof(buf->name));
 	buf->numa_node = NUMA_NO_NODE;
@@ -167,7 +168,8 @@ static void hugedma_buffer_release(struct kref *kref)
 	struct hugedma_buffer *buf = container_of(kref, struct hugedma_buffer, kref);
 
 	/* every path to the last reference disables first */
-	WARN_ON(buf->state != HUGEDMA_DISABLED || buf->pages || buf->dev);
+	WARN_ON(buf->state != HUGEDMA_DISABLED || buf->pages || buf->dev ||
+		!list_empty(&buf->attachments));
 	hugedma_buffer_unlist(buf);
 	mutex_destroy(&buf->lock);
 	kfree(buf);
@@ -295,11 +297,36 @@ out_disabled:
 	return ret;
 }
 
+/* Drop the sysfs directories that removed attachments kept, before the device goes. */
+static void hugedma_buffer_unpublish_atts(struct hugedma_buffer *buf)
+{
+	struct hugedma_attachment *att, **atts;
+	unsigned int n = 0, i;
+
+	mutex_lock(&buf->lock);
+	list_for_each_entry(att, &buf->attachments, node)
+		n++;
+	atts = n ? kcalloc(n, sizeof(*atts), GFP_KERNEL) : NULL;
+	n = 0;
+	if (atts) {
+		list_for_each_entry(att, &buf->attachments, node) {
+			kref_get(&att->kref);
+			atts[n++] = att;
+		}
+	}
+	mutex_unlock(&buf->lock);
+	for (i = 0; i < n; i++) {
+		hugedma_att_buffer_gone(atts[i]);
+		hugedma_att_put(atts[i]);
+	}
+	kfree(atts);
+}
+
 /*
  * Unpublish and return every page to the pool.  Returns 0 when this call
  * disabled the buffer, 1 when it was disabled already, -EBUSY during another
- * transition or while anything uses the buffer: an open char device file or
- * a user mapping of its pages.
+ * transition or while anything uses the buffer: an open char device file, a
+ * user mapping of its pages, a mapped attachment, a kernel user, a dma-buf.
  */
 int hugedma_buffer_disable(struct hugedma_buffer *buf)
 {
@@ -311,6 +338,7 @@ int hugedma_buffer_disable(struct hugedma_buffer *buf)
 		return 1;
 	}
 	if (buf->state != HUGEDMA_ENABLED || buf->nr_open || buf->importer ||
+	    buf->nr_mapped || buf->nr_kernel || buf->nr_dmabufs ||
 	    hugedma_pages_mapped(buf->pages)) {
 		mutex_unlock(&buf->lock);
 		return -EBUSY;
@@ -319,6 +347,7 @@ int hugedma_buffer_disable(struct hugedma_buffer *buf)
 	mutex_unlock(&buf->lock);
 
 	/* waits for sysfs readers, so it runs without buf->lock */
+	hugedma_buffer_unpublish_atts(buf);
 	hugedma_sysfs_unpublish(buf);
 	hugedma_chardev_del(buf->devt);
 
@@ -373,18 +402,29 @@ enum hugedma_state hugedma_buffer_state(struct hugedma_buffer *buf)
 	return state;
 }
 
-/* A char device open: only of an enabled buffer, and it keeps it enabled. */
-int hugedma_buffer_open(struct hugedma_buffer *buf)
+/* A new user of an enabled buffer, which stays enabled until it goes. */
+int hugedma_buffer_hold(struct hugedma_buffer *buf, enum hugedma_user user)
 {
 	int ret = 0;
 
 	mutex_lock(&buf->lock);
-	if (buf->state == HUGEDMA_ENABLED)
-		buf->nr_open++;
-	else
+	if (buf->state != HUGEDMA_ENABLED)
 		ret = -ENODEV;
+	else if (user == HUGEDMA_USER_OPEN)
+		buf->nr_open++;
+	else if (user == HUGEDMA_USER_KERNEL)
+		buf->nr_kernel++;
+	else
+		buf->nr_dmabufs++;
 	mutex_unlock(&buf->lock);
 	return ret;
+}
+
+static bool hugedma_buffer_idle(struct hugedma_buffer *buf)
+{
+	lockdep_assert_held(&buf->lock);
+	return !buf->importer && !buf->nr_open && !buf->nr_mapped && !buf->nr_kernel &&
+	       !buf->nr_dmabufs && list_empty(&buf->attachments);
 }
 
 /* An imported buffer whose importer and users are all gone: unpin, free the name. */
@@ -394,17 +434,46 @@ static void hugedma_buffer_retire(struct hugedma_buffer *buf)
 		hugedma_buffer_unlist(buf);
 }
 
-void hugedma_buffer_close(struct hugedma_buffer *buf)
+/* After any user lets go: an imported buffer ends with its last user. */
+void hugedma_buffer_maybe_retire(struct hugedma_buffer *buf)
 {
 	bool last;
 
 	mutex_lock(&buf->lock);
-	WARN_ON(!buf->nr_open);
-	buf->nr_open--;
-	last = buf->user && !buf->importer && !buf->nr_open;
+	last = buf->user && buf->state == HUGEDMA_ENABLED && hugedma_buffer_idle(buf);
 	mutex_unlock(&buf->lock);
 	if (last)
 		hugedma_buffer_retire(buf);
+}
+
+void hugedma_buffer_release_hold(struct hugedma_buffer *buf, enum hugedma_user user)
+{
+	unsigned int *count = user == HUGEDMA_USER_OPEN ? &buf->nr_open :
+			      user == HUGEDMA_USER_KERNEL ? &buf->nr_kernel : &buf->nr_dmabufs;
+
+	mutex_lock(&buf->lock);
+	if (!WARN_ON(!*count))
+		(*count)--;
+	mutex_unlock(&buf->lock);
+	hugedma_buffer_maybe_retire(buf);
+}
+
+/* A buffer by name, with a reference, or NULL. */
+struct hugedma_buffer *hugedma_buffer_find(const char *name)
+{
+	u32 key = full_name_hash(NULL, name, strlen(name));
+	struct hugedma_buffer *buf;
+
+	mutex_lock(&hugedma_names_lock);
+	hash_for_each_possible(hugedma_names, buf, hnode, key) {
+		if (!strcmp(buf->name, name)) {
+			hugedma_buffer_get(buf);
+			mutex_unlock(&hugedma_names_lock);
+			return buf;
+		}
+	}
+	mutex_unlock(&hugedma_names_lock);
+	return NULL;
 }
 
 /* The importing file was closed: the buffer ends now, or with its last user. */
@@ -413,7 +482,7 @@ void hugedma_buffer_importer_gone(struct hugedma_buffer *buf)
 	mutex_lock(&buf->lock);
 	buf->importer = false;
 	mutex_unlock(&buf->lock);
-	hugedma_buffer_retire(buf);
+	hugedma_buffer_maybe_retire(buf);
 }
 
 void hugedma_buffer_info(struct hugedma_buffer *buf, struct hugedma_info *info)
@@ -426,5 +495,53 @@ void hugedma_buffer_info(struct hugedma_buffer *buf, struct hugedma_info *info)
 	info->state = buf->state;
 	info->source = buf->user ? HUGEDMA_SOURCE_USER : HUGEDMA_SOURCE_POOL;
 	strscpy(info->name, buf->name, sizeof(info->name));
+	mutex_unlock(&buf->lock);
+}
+
+/* An attachment is about to map: only an enabled buffer, and it stays enabled. */
+int hugedma_buffer_use_mapping(struct hugedma_buffer *buf)
+{
+	int ret = 0;
+
+	mutex_lock(&buf->lock);
+	if (buf->state == HUGEDMA_ENABLED)
+		buf->nr_mapped++;
+	else
+		ret = -EINVAL;
+	mutex_unlock(&buf->lock);
+	return ret;
+}
+
+void hugedma_buffer_unuse_mapping(struct hugedma_buffer *buf)
+{
+	mutex_lock(&buf->lock);
+	WARN_ON(!buf->nr_mapped);
+	buf->nr_mapped--;
+	mutex_unlock(&buf->lock);
+}
+
+/* One attachment per name (the device's, for configfs and kernel users). */
+int hugedma_buffer_add_att(struct hugedma_buffer *buf, struct hugedma_attachment *att)
+{
+	struct hugedma_attachment *other;
+	int ret = 0;
+
+	mutex_lock(&buf->lock);
+	list_for_each_entry(other, &buf->attachments, node) {
+		if (!strcmp(other->name, att->name)) {
+			ret = -EEXIST;
+			goto out_unlock;
+		}
+	}
+	list_add_tail(&att->node, &buf->attachments);
+out_unlock:
+	mutex_unlock(&buf->lock);
+	return ret;
+}
+
+void hugedma_buffer_del_att(struct hugedma_buffer *buf, struct hugedma_attachment *att)
+{
+	mutex_lock(&buf->lock);
+	list_del_init(&att->node);
 	mutex_unlock(&buf->lock);
 }

@@ -30,6 +30,7 @@ static struct cdev hugedma_cdev;
 static DEFINE_XARRAY_ALLOC1(hugedma_minors);
 
 static_assert(sizeof(struct hugedma_info) == HUGEDMA_INFO_SIZE_VER0);
+static_assert(sizeof(struct hugedma_export) == HUGEDMA_EXPORT_SIZE_VER0);
 static_assert(HUGEDMA_NAME_LEN == HUGEDMA_NAME_MAX + 1);
 
 static int hugedma_cdev_open(struct inode *inode, struct file *file)
@@ -45,7 +46,7 @@ static int hugedma_cdev_open(struct inode *inode, struct file *file)
 	if (!buf)
 		return -ENODEV;
 
-	ret = hugedma_buffer_open(buf);
+	ret = hugedma_buffer_hold(buf, HUGEDMA_USER_OPEN);
 	if (ret) {
 		hugedma_buffer_put(buf);
 		return ret;
@@ -58,7 +59,7 @@ static int hugedma_cdev_release(struct inode *inode, struct file *file)
 {
 	struct hugedma_buffer *buf = file->private_data;
 
-	hugedma_buffer_close(buf);
+	hugedma_buffer_release_hold(buf, HUGEDMA_USER_OPEN);
 	hugedma_buffer_put(buf);
 	return 0;
 }
@@ -66,11 +67,11 @@ static int hugedma_cdev_release(struct inode *inode, struct file *file)
 /*
  * MAP_SHARED only (a private mapping would be fresh pool pages, not the
  * buffer), offset and length in whole pages of the buffer's page size, inside
- * the buffer.  The open file keeps the pages in place while this runs.
+ * the buffer.  For the char device and dma-bufs; the caller's open file or
+ * dma-buf keeps the buffer enabled.
  */
-static int hugedma_cdev_mmap(struct file *file, struct vm_area_struct *vma)
+int hugedma_buffer_mmap(struct hugedma_buffer *buf, struct vm_area_struct *vma)
 {
-	struct hugedma_buffer *buf = file->private_data;
 	struct hugedma_pages *pages = buf->pages;
 	u64 page_mask = (1ULL << pages->shift) - 1;
 	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
@@ -85,6 +86,11 @@ static int hugedma_cdev_mmap(struct file *file, struct vm_area_struct *vma)
 	if (off > size || len > size - off)
 		return -EINVAL;
 	return hugedma_pages_mmap(pages, vma);
+}
+
+static int hugedma_cdev_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return hugedma_buffer_mmap(file->private_data, vma);
 }
 
 static unsigned long hugedma_cdev_get_unmapped_area(struct file *file, unsigned long addr,
@@ -114,6 +120,30 @@ static long hugedma_ioctl_info(struct hugedma_buffer *buf, void __user *uarg)
 	return 0;
 }
 
+static long hugedma_ioctl_export(struct hugedma_buffer *buf, void __user *uarg)
+{
+	struct hugedma_export arg;
+	u32 argsz;
+	int ret;
+
+	if (get_user(argsz, (u32 __user *)uarg))
+		return -EFAULT;
+	if (argsz < HUGEDMA_EXPORT_SIZE_VER0)
+		return -EINVAL;
+	ret = copy_struct_from_user(&arg, sizeof(arg), uarg, argsz);
+	if (ret)
+		return ret;
+	if (arg.flags & ~(O_CLOEXEC | O_ACCMODE) || arg.fd || arg.reserved)
+		return -EINVAL;
+	ret = hugedma_dmabuf_export(buf, arg.flags);
+	if (ret < 0)
+		return ret;
+	/* the fd is installed: a fault now leaks no reference, the fd stays valid */
+	if (put_user(ret, (s32 __user *)(uarg + offsetof(struct hugedma_export, fd))))
+		return -EFAULT;
+	return 0;
+}
+
 static long hugedma_cdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct hugedma_buffer *buf = file->private_data;
@@ -121,6 +151,8 @@ static long hugedma_cdev_ioctl(struct file *file, unsigned int cmd, unsigned lon
 	switch (cmd) {
 	case HUGEDMA_IOC_INFO:
 		return hugedma_ioctl_info(buf, (void __user *)arg);
+	case HUGEDMA_IOC_EXPORT_DMABUF:
+		return hugedma_ioctl_export(buf, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -78,4 +78,22 @@ typedef const struct device hugedma_devnode_device;
 typedef struct device hugedma_devnode_device;
 #endif
 
+/* Symbol namespaces are strings from 6.13. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define HUGEDMA_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, "HUGEDMA")
+#define HUGEDMA_IMPORT_NS(ns)	MODULE_IMPORT_NS(#ns)
+#else
+#define HUGEDMA_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, HUGEDMA)
+#define HUGEDMA_IMPORT_NS(ns)	MODULE_IMPORT_NS(ns)
+#endif
+
+/* dma-buf importers: the _unlocked map/unmap variants appeared in 6.2. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define hugedma_dma_buf_map(attach, dir)	dma_buf_map_attachment_unlocked(attach, dir)
+#define hugedma_dma_buf_unmap(attach, sgt, dir)	dma_buf_unmap_attachment_unlocked(attach, sgt, dir)
+#else
+#define hugedma_dma_buf_map(attach, dir)	dma_buf_map_attachment(attach, dir)
+#define hugedma_dma_buf_unmap(attach, sgt, dir)	dma_buf_unmap_attachment(attach, sgt, dir)
+#endif
+
 #endif /* HUGEDMA_COMPAT_H */

@@ -26,9 +26,12 @@ static int __init hugedma_init(void)
 	ret = hugedma_class_init();
 	if (ret)
 		goto out_chardev_exit;
-	ret = hugedma_import_init();
+	ret = hugedma_attach_init();
 	if (ret)
 		goto out_class_exit;
+	ret = hugedma_import_init();
+	if (ret)
+		goto out_attach_exit;
 	ret = hugedma_configfs_init();
 	if (ret)
 		goto out_import_exit;
@@ -36,6 +39,8 @@ static int __init hugedma_init(void)
 
 out_import_exit:
 	hugedma_import_exit();
+out_attach_exit:
+	hugedma_attach_exit();
 out_class_exit:
 	hugedma_class_exit();
 out_chardev_exit:
@@ -53,6 +58,7 @@ static void __exit hugedma_exit(void)
 {
 	hugedma_configfs_exit();
 	hugedma_import_exit();
+	hugedma_attach_exit();
 	hugedma_class_exit();
 	hugedma_chardev_exit();
 	hugedma_backing_exit();

@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/dma-direction.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/limits.h>
@@ -175,4 +176,28 @@ const char *hugedma_state_name(enum hugedma_state state)
 		return "disabling";
 	}
 	return "unknown";
+}
+
+/* "bidirectional", "to_device" or "from_device" */
+int hugedma_parse_direction(const char *buf, enum dma_data_direction *dir)
+{
+	static const struct {
+		const char *name;
+		enum dma_data_direction dir;
+	} names[] = {
+		{ "bidirectional", DMA_BIDIRECTIONAL },
+		{ "to_device", DMA_TO_DEVICE },
+		{ "from_device", DMA_FROM_DEVICE },
+	};
+	const char *s, *e;
+	unsigned int i;
+
+	hugedma_trim(buf, &s, &e);
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (strlen(names[i].name) == e - s && !strncmp(s, names[i].name, e - s)) {
+			*dir = names[i].dir;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }

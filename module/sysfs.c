@@ -134,10 +134,21 @@ int hugedma_sysfs_publish(struct hugedma_buffer *buf)
 					hugedma_buffer_groups, "%s", buf->name);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
+	/* like uio's maps/: a directory of per-attachment kobjects */
+	buf->att_dir = kobject_create_and_add("attachments", &dev->kobj);
+	if (!buf->att_dir) {
+		device_unregister(dev);
+		return -ENOMEM;
+	}
 	mutex_lock(&buf->lock);
 	buf->dev = dev;
 	mutex_unlock(&buf->lock);
 	return 0;
+}
+
+struct kobject *hugedma_sysfs_attachments_dir(struct hugedma_buffer *buf)
+{
+	return buf->att_dir;
 }
 
 void hugedma_sysfs_unpublish(struct hugedma_buffer *buf)
@@ -148,6 +159,8 @@ void hugedma_sysfs_unpublish(struct hugedma_buffer *buf)
 	dev = buf->dev;
 	buf->dev = NULL;
 	mutex_unlock(&buf->lock);
+	kobject_put(buf->att_dir);
+	buf->att_dir = NULL;
 	device_unregister(dev);
 }
 

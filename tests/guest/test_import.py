@@ -180,6 +180,15 @@ def test_import_bad_ranges_einval(control):
         libc.munmap(anon, 4 << 20)
 
 
+def test_import_read_only_range_eacces(control):
+    p = huge_map(1)
+    try:
+        assert libc.mprotect(p, h.SZ_2M, mmap.PROT_READ) == 0
+        assert do_import(control, "ro", p, h.SZ_2M) == errno.EACCES
+    finally:
+        libc.munmap(p, h.SZ_2M)
+
+
 def test_import_mixed_page_sizes_einval(control):
     if h.pool(h.SZ_1G)["free_hugepages"] < 1:
         pytest.fail("needs one free 1 GB page")

@@ -59,6 +59,32 @@ struct hugedma_info {
 #define HUGEDMA_IOC_INFO	_IO(HUGEDMA_IOC_MAGIC, 0x00)
 
 /**
+ * struct hugedma_export - HUGEDMA_IOC_EXPORT_DMABUF: a dma-buf of the whole buffer
+ * @argsz: in: sizeof(struct hugedma_export) as the caller knows it
+ * @flags: in: O_CLOEXEC and the access mode (O_RDONLY or O_RDWR) of the new fd
+ * @fd: out: the dma-buf file descriptor (in: 0)
+ * @reserved: 0
+ *
+ * The dma-buf is named after the buffer.  Importers attach and map it through
+ * the dma-buf API (their mappings appear under the buffer's attachments/);
+ * mmap of the fd maps the buffer's huge pages, so it needs MAP_SHARED and an
+ * address, offset and length aligned to the buffer's page size (the dma-buf
+ * core does not align the address itself: map with MAP_FIXED inside a
+ * reserved, aligned range).  The buffer cannot be disabled while any dma-buf
+ * of it is alive.
+ */
+struct hugedma_export {
+	__u32 argsz;
+	__u32 flags;
+	__s32 fd;
+	__u32 reserved;
+};
+
+#define HUGEDMA_EXPORT_SIZE_VER0	16
+
+#define HUGEDMA_IOC_EXPORT_DMABUF	_IO(HUGEDMA_IOC_MAGIC, 0x01)
+
+/**
  * struct hugedma_import - a user hugetlb range to publish as a buffer
  * @argsz: in: sizeof(struct hugedma_import) as the caller knows it
  * @flags: in: must be 0
@@ -70,8 +96,8 @@ struct hugedma_info {
  * as buffer @name (source "user") until that control file is closed and the
  * buffer's last user has let go.  Errors: EINVAL for a range that is not
  * whole huge pages of hugetlb mappings of one page size, or a bad name;
- * EEXIST for a name in use; EBUSY when a page is in a hugedma buffer already;
- * EFAULT for a bad pointer.
+ * EACCES for a range that is not writable; EEXIST for a name in use; EBUSY
+ * when a page is in a hugedma buffer already; EFAULT for a bad pointer.
  */
 struct hugedma_import {
 	__u32 argsz;
