@@ -6,10 +6,12 @@ about itself except where a test says it does.
 """
 import ctypes
 import errno
+import json
 import mmap
 import os
 import pathlib
 import subprocess
+import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -175,6 +177,8 @@ class Buffer:
 # ---------------------------------------------------------------- kernel log
 
 def dmesg_clear():
+    """Clears the ring buffer, which the session collects for the host at its end:
+    prefer KernelLog, which reads only what is new."""
     subprocess.run(["dmesg", "-C"], check=True)
 
 
@@ -188,6 +192,40 @@ def reject_lines(log, name=None):
     if name is not None:
         lines = [ln for ln in lines if f"hugedma: {name}: rejected " in ln]
     return lines
+
+
+class KernelLog:
+    """The kernel log from now on, read through /dev/kmsg (clears nothing, so the
+    log the session collects for the host stays whole)."""
+
+    def __init__(self):
+        self.fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+        os.lseek(self.fd, 0, os.SEEK_END)
+
+    def lines(self):
+        """Messages logged since the last call (or since creation)."""
+        out = []
+        while True:
+            try:
+                rec = os.read(self.fd, 8192)
+            except BlockingIOError:
+                return out
+            except BrokenPipeError:  # records overwritten before we read them
+                continue
+            msg = rec.decode(errors="replace").partition(";")[2]
+            out.append(msg.split("\n")[0])
+
+    def rejects(self, name=None):
+        return reject_lines("\n".join(self.lines()), name)
+
+    def close(self):
+        os.close(self.fd)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 # ---------------------------------------------------------------- user-space hugetlb mappings
@@ -221,12 +259,16 @@ class HugeMapping:
     physical address read back from /proc/self/pagemap: `.phys` lists them in
     mapping order.  With pattern=b"...", that pattern is written at the start,
     middle and end of every page.  Use as a context manager; leaving it unmaps,
-    which returns the pages to the pool.
+    which returns the pages to the pool.  With touch=False the pages are only
+    reserved (resv_hugepages), which keeps them from every other user, hugedma
+    included, without the cost of zeroing them.
     """
 
-    def __init__(self, page_size, nr, pattern=None):
+    def __init__(self, page_size, nr, pattern=None, touch=True):
         self.page_size = page_size
         self.nr = nr
+        self.phys = None
+        # MAP_SHARED reserves all nr pages now (resv_hugepages), or fails
         self.map = mmap.mmap(-1, page_size * nr,
                              flags=mmap.MAP_SHARED | MAP_HUGETLB |
                              (PAGE_SHIFTS[page_size] << MAP_HUGE_SHIFT),
@@ -235,6 +277,8 @@ class HugeMapping:
             ref = ctypes.c_char.from_buffer(self.map)
             self.addr = ctypes.addressof(ref)
             del ref  # an exported buffer would keep close() from unmapping
+            if not touch:  # reserved only: no page taken, none zeroed
+                return
             for i in range(nr):
                 base = i * page_size
                 if pattern:
@@ -300,3 +344,103 @@ def wait_for(predicate, timeout=30.0, interval=0.01):
         if v or time.monotonic() > deadline:
             return v
         time.sleep(interval)
+
+
+# ---------------------------------------------------------------- writers in child processes
+
+_CHILD_WRITER = r"""
+import ctypes, json, os, signal, sys
+a = json.loads(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+if a["sigusr1_handler"]:
+    signal.signal(signal.SIGUSR1, lambda signum, frame: None)
+if a["membind"] is not None:
+    mask = (ctypes.c_ulong * 16)()
+    for n in a["membind"]:
+        mask[n // 64] |= 1 << (n % 64)
+    # set_mempolicy(MPOL_BIND, nodemask, maxnode): x86-64 syscall 238
+    if libc.syscall(238, 2, mask, ctypes.c_ulong(16 * 64 + 1)) != 0:
+        print("set_mempolicy", ctypes.get_errno(), flush=True)
+        sys.exit(1)
+value = a["value"].encode()
+fd = os.open(a["path"], os.O_WRONLY)
+print("ready", flush=True)
+# libc's write: no PEP 475 retry, so EINTR reaches us
+ret = libc.write(fd, value, len(value))
+print(ret, ctypes.get_errno(), flush=True)
+"""
+
+
+class ChildWriter:
+    """One write(2) of value to path from a child process, through libc (no retry on EINTR).
+
+    membind: node ids for set_mempolicy(MPOL_BIND) before the write;
+    sigusr1_handler: install a Python SIGUSR1 handler (so SIGUSR1 interrupts, not kills).
+    """
+
+    def __init__(self, path, value, membind=None, sigusr1_handler=False):
+        args = {"path": str(path), "value": str(value), "membind": membind,
+                "sigusr1_handler": sigusr1_handler}
+        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD_WRITER, json.dumps(args)],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.proc.wait()
+            raise RuntimeError(f"child writer did not start: {line!r}")
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def result(self, timeout=600):
+        """(write's return value, errno) once the child is done; None if it was killed."""
+        out, _ = self.proc.communicate(timeout=timeout)
+        if self.proc.returncode != 0:
+            return None
+        ret, err = out.split()
+        return int(ret), int(err) if int(ret) < 0 else 0
+
+    def kill(self):
+        if self.running():
+            self.proc.kill()
+        self.proc.wait()
+
+
+# ---------------------------------------------------------------- NUMA
+
+def node_list(which):
+    """Node ids of /sys/devices/system/node/<which> (online, has_memory, has_cpu...)."""
+    out = []
+    for part in read(NODES / which).strip().split(","):
+        if part:
+            lo, _, hi = part.partition("-")
+            out += range(int(lo), int(hi or lo) + 1)
+    return out
+
+
+def pages_by_node(addrs):
+    """{node: number of the pages at these physical addresses on it}, from sysfs."""
+    count = {}
+    for a in addrs:
+        n = pfn_node(a // PAGE_SIZE)
+        count[n] = count.get(n, 0) + 1
+    return count
+
+
+def expected_pool(before, page_size, taken):
+    """The snapshot `before` with taken[node] fewer free pages of page_size on each
+    node (and their sum fewer in total); nothing else changed."""
+    want = {k: dict(v) for k, v in before.items()}
+    for node, n in taken.items():
+        want[(node, page_size)]["free_hugepages"] -= n
+        want[("all", page_size)]["free_hugepages"] -= n
+    return want
+
+
+def set_node_pages(node, page_size, nr):
+    """Resize one node's persistent pool; returns the node's nr_hugepages after."""
+    p = NODES / f"node{node}" / "hugepages" / PAGE_DIRS[page_size] / "nr_hugepages"
+    write(p, str(nr))
+    return int(read(p))
