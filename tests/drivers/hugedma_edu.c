@@ -269,6 +269,10 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
 	if (ret)
 		return ret;
+	/* a scatter-gather engine would take long segments; PCI's default is 64 KB */
+	ret = dma_set_max_seg_size(&pdev->dev, SZ_1G);
+	if (ret)
+		return ret;
 	edu->pdev = pdev;
 	edu->regs = pcim_iomap_table(pdev)[0];
 	mutex_init(&edu->lock);
