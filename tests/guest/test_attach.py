@@ -472,3 +472,29 @@ def test_driver_unbind_and_device_removal_unmap(edu, mkbuf):
             h.write(att / "enable", "0")
             os.rmdir(att)
         set_dma(fd, 64, 1 << 30)
+
+
+def test_device_owned_by_vfio_is_refused(edu, mkbuf):
+    if not IOMMU:
+        pytest.skip("vfio-pci binds only behind an IOMMU; this guest has none (the --iommu "
+                    "tier runs this test)")
+    fd, bdf = edu
+    subprocess.run(["modprobe", "vfio-pci"], check=True)
+    dev = pathlib.Path(f"/sys/bus/pci/devices/{bdf}")
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    att = b.dir / "attachments" / bdf
+    assert h.write(dev / "driver_override", "vfio-pci") == 0
+    assert h.write("/sys/bus/pci/drivers/hugedma_edu/unbind", bdf) == 0
+    try:
+        assert h.write("/sys/bus/pci/drivers/vfio-pci/bind", bdf) == 0
+        os.mkdir(att)
+        with h.KernelLog() as log:
+            assert h.write(att / "enable", "1") == errno.EBUSY
+            assert any("owned by user space (vfio)" in ln for ln in log.lines())
+        assert h.read(att / "state").strip() == "disabled"
+        os.rmdir(att)
+    finally:
+        h.write("/sys/bus/pci/drivers/vfio-pci/unbind", bdf)
+        h.write(dev / "driver_override", "\n")
+        h.write("/sys/bus/pci/drivers/hugedma_edu/bind", bdf)

@@ -95,6 +95,20 @@ HUGEDMA_EXPORT int hugedma_query(struct hugedma *h, struct hugedma_info *info)
 	return ret;
 }
 
+HUGEDMA_EXPORT int hugedma_export_dmabuf(struct hugedma *h, int flags, int *fd)
+{
+	struct hugedma_export arg = { .argsz = sizeof(arg) };
+
+	if (!h || !fd || (flags & ~(O_CLOEXEC | O_ACCMODE)) ||
+	    (flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	arg.flags = (uint32_t)flags;
+	if (ioctl(h->fd, HUGEDMA_IOC_EXPORT_DMABUF, &arg))
+		return -errno;
+	*fd = arg.fd;
+	return 0;
+}
+
 HUGEDMA_EXPORT int hugedma_map(struct hugedma *h, uint64_t offset, size_t length, int prot,
 			       void **addr)
 {

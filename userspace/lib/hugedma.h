@@ -101,6 +101,22 @@ void hugedma_close(struct hugedma *h);
 int hugedma_query(struct hugedma *h, struct hugedma_info *info);
 
 /**
+ * hugedma_export_dmabuf() - a dma-buf of the whole buffer, for a device driver
+ * @h: the handle
+ * @flags: O_RDONLY or O_RDWR, optionally with O_CLOEXEC
+ * @fd: on success, the new dma-buf file descriptor (named after the buffer)
+ *
+ * Hand the fd to a driver that imports dma-bufs: its device maps the buffer
+ * through its own DMA API, and the mapping appears under the buffer's
+ * attachments/ in sysfs.  The buffer cannot be disabled while a dma-buf of it
+ * is open anywhere.  mmap(2) of the fd needs MAP_SHARED and an address
+ * aligned to the buffer's page size (hugedma_map() is simpler).
+ *
+ * Return: 0; -EINVAL for bad @flags or NULL arguments; or the ioctl's error.
+ */
+int hugedma_export_dmabuf(struct hugedma *h, int flags, int *fd);
+
+/**
  * hugedma_map() - map (part of) the buffer into this process
  * @h: the handle
  * @offset: bytes from the start of the buffer: a multiple of its page size

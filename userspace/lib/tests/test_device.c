@@ -299,6 +299,38 @@ static void test_bus_addrs(struct hugedma *h)
 	t_ret(hugedma_bus_addrs(h, "../..", &segs, &n), -EINVAL, "bus_addrs: path in bdf");
 }
 
+/* A dma-buf keeps the buffer enabled; it is named after the buffer. */
+static void test_export(struct hugedma *h)
+{
+	char path[256], fdinfo[4096], want[64];
+	int fd = -1, efd;
+	ssize_t n;
+
+	t_ret(hugedma_export_dmabuf(h, O_WRONLY | O_RDONLY | O_RDWR, &fd), -EINVAL,
+	      "export: bad access mode");
+	t_ret(hugedma_export_dmabuf(h, O_RDWR | O_APPEND, &fd), -EINVAL, "export: bad flags");
+	t_ret(hugedma_export_dmabuf(NULL, O_RDWR, &fd), -EINVAL, "export: NULL handle");
+	if (!t_ret(hugedma_export_dmabuf(h, O_RDWR | O_CLOEXEC, &fd), 0, "export"))
+		return;
+	t_ok(fcntl(fd, F_GETFD) == FD_CLOEXEC, "export: close-on-exec fd");
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	efd = open(path, O_RDONLY);
+	n = efd < 0 ? -1 : read(efd, fdinfo, sizeof(fdinfo) - 1);
+	if (efd >= 0)
+		close(efd);
+	fdinfo[n > 0 ? n : 0] = '\0';
+	snprintf(want, sizeof(want), "name:\t%s\n", name);
+	t_ok(strstr(fdinfo, want) != NULL, "export: dma-buf named \"%s\"", name);
+	snprintf(path, sizeof(path), "/sys/kernel/config/hugedma/buffers/%s/enable", name);
+	efd = open(path, O_WRONLY);
+	if (efd >= 0) {
+		t_ok(write(efd, "0", 1) < 0 && errno == EBUSY,
+		     "export: a live dma-buf keeps the buffer enabled");
+		close(efd);
+	}
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct hugedma *h;
@@ -313,6 +345,7 @@ int main(int argc, char **argv)
 	test_open_errors();
 	if (t_ret(hugedma_open(name, O_RDWR, &h), 0, "open: O_RDWR")) {
 		test_query(h);
+		test_export(h);
 		test_map(h);
 		test_bus_addrs(h);
 		test_readonly();
