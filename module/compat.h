@@ -9,6 +9,7 @@
 
 #include <linux/cred.h>
 #include <linux/device.h>
+#include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -86,6 +87,19 @@ typedef struct device hugedma_devnode_device;
 #define HUGEDMA_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, HUGEDMA)
 #define HUGEDMA_IMPORT_NS(ns)	MODULE_IMPORT_NS(ns)
 #endif
+
+/* dma_set_max_seg_size() returns nothing from 6.12 (it WARNs without dma_parms). */
+static inline int hugedma_set_max_seg_size(struct device *dev, unsigned int size)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	if (!dev->dma_parms)
+		return -EIO;
+	dma_set_max_seg_size(dev, size);
+	return 0;
+#else
+	return dma_set_max_seg_size(dev, size);
+#endif
+}
 
 /* dma-buf importers: the _unlocked map/unmap variants appeared in 6.2. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)

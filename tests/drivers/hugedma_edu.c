@@ -208,7 +208,7 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			goto out_unlock;
 		ret = dma_set_mask_and_coherent(&edu->pdev->dev, DMA_BIT_MASK(dma[0]));
 		if (!ret)
-			ret = dma_set_max_seg_size(&edu->pdev->dev, dma[1]);
+			ret = hugedma_set_max_seg_size(&edu->pdev->dev, dma[1]);
 		goto out_unlock;
 	}
 	ret = -EFAULT;
@@ -270,7 +270,7 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 	/* a scatter-gather engine would take long segments; PCI's default is 64 KB */
-	ret = dma_set_max_seg_size(&pdev->dev, SZ_1G);
+	ret = hugedma_set_max_seg_size(&pdev->dev, SZ_1G);
 	if (ret)
 		return ret;
 	edu->pdev = pdev;
