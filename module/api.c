@@ -38,6 +38,7 @@ struct hugedma_buffer *hugedma_get(const char *name)
 	}
 	return buf;
 }
+
 HUGEDMA_EXPORT(hugedma_get);
 
 /**
@@ -49,6 +50,7 @@ void hugedma_put(struct hugedma_buffer *buf)
 	hugedma_buffer_release_hold(buf, HUGEDMA_USER_KERNEL);
 	hugedma_buffer_put(buf);
 }
+
 HUGEDMA_EXPORT(hugedma_put);
 
 /**
@@ -59,6 +61,7 @@ u64 hugedma_size(struct hugedma_buffer *buf)
 {
 	return hugedma_buffer_size(buf);
 }
+
 HUGEDMA_EXPORT(hugedma_size);
 
 /**
@@ -72,6 +75,7 @@ u64 hugedma_page_size(struct hugedma_buffer *buf)
 {
 	return 1ULL << hugedma_buffer_page_shift(buf);
 }
+
 HUGEDMA_EXPORT(hugedma_page_size);
 
 /**
@@ -108,6 +112,7 @@ struct sg_table *hugedma_map(struct hugedma_buffer *buf, struct device *dev,
 	}
 	return &att->sgt;
 }
+
 HUGEDMA_EXPORT(hugedma_map);
 
 /**
@@ -123,4 +128,5 @@ void hugedma_unmap(struct hugedma_buffer *buf, struct sg_table *sgt)
 		return;
 	hugedma_att_destroy(att);
 }
+
 HUGEDMA_EXPORT(hugedma_unmap);

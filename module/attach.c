@@ -28,6 +28,7 @@
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 
+#include "compat.h"
 #include "hugedma.h"
 
 static DEFINE_MUTEX(hugedma_atts_lock);
@@ -122,14 +123,15 @@ static ssize_t hugedma_att_read_text(struct hugedma_attachment *att, bool addrs,
 }
 
 static ssize_t dma_addrs_read(struct file *file, struct kobject *kobj,
-			      struct bin_attribute *attr, char *out, loff_t off, size_t count)
+			      HUGEDMA_BIN_ATTR_CONST struct bin_attribute *attr, char *out,
+			      loff_t off, size_t count)
 {
 	return hugedma_att_read_text(kobj_to_att(kobj), true, out, off, count);
 }
 
 static ssize_t dma_lengths_read(struct file *file, struct kobject *kobj,
-				struct bin_attribute *attr, char *out, loff_t off,
-				size_t count)
+				HUGEDMA_BIN_ATTR_CONST struct bin_attribute *attr, char *out,
+				loff_t off, size_t count)
 {
 	return hugedma_att_read_text(kobj_to_att(kobj), false, out, off, count);
 }
@@ -145,7 +147,7 @@ static struct attribute *hugedma_att_attrs[] = {
 	NULL,
 };
 
-static struct bin_attribute *hugedma_att_bin_attrs[] = {
+static HUGEDMA_BIN_ATTR_CONST struct bin_attribute *hugedma_att_bin_attrs[] = {
 	&bin_attr_dma_addrs,
 	&bin_attr_dma_lengths,
 	NULL,

@@ -23,7 +23,7 @@
 
 #include "hugedma.h"
 
-#define HUGEDMA_MINORS	(1U << 16)
+#define HUGEDMA_MINORS	BIT(16)
 
 static dev_t hugedma_devt;
 static struct cdev hugedma_cdev;
@@ -31,7 +31,7 @@ static DEFINE_XARRAY_ALLOC1(hugedma_minors);
 
 static_assert(sizeof(struct hugedma_info) == HUGEDMA_INFO_SIZE_VER0);
 static_assert(sizeof(struct hugedma_export) == HUGEDMA_EXPORT_SIZE_VER0);
-static_assert(HUGEDMA_NAME_LEN == HUGEDMA_NAME_MAX + 1);
+static_assert(sizeof_field(struct hugedma_info, name) > HUGEDMA_NAME_MAX);
 
 static int hugedma_cdev_open(struct inode *inode, struct file *file)
 {

@@ -74,9 +74,16 @@ static inline struct class *hugedma_class_create(const char *name)
 
 /* struct class::devnode takes a const device from 6.2. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-typedef const struct device hugedma_devnode_device;
+#define HUGEDMA_DEVNODE_CONST const
 #else
-typedef struct device hugedma_devnode_device;
+#define HUGEDMA_DEVNODE_CONST
+#endif
+
+/* sysfs binary attributes (callbacks and group arrays) are const from 6.16. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+#define HUGEDMA_BIN_ATTR_CONST const
+#else
+#define HUGEDMA_BIN_ATTR_CONST
 #endif
 
 /* Symbol namespaces are strings from 6.13. */

@@ -39,7 +39,7 @@ enum hugedma_state {
  * the pool into a hugetlbfs file of hugedma's, or pinned in a user mapping.
  */
 struct hugedma_pages {
-	struct file *file;		/* unlinked hugetlbfs file owning the pages; NULL if pinned */
+	struct file *file;		/* unlinked hugetlbfs file of the pages, or NULL: pinned */
 	struct file *mapfile;		/* read-only open of it, for user mappings */
 	unsigned int shift;		/* huge page shift */
 	int nid;			/* node of every page, or NUMA_NO_NODE if mixed */

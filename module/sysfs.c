@@ -76,8 +76,8 @@ static DEVICE_ATTR_RO(source);
 
 /* Binary attribute so that any number of pages fits, not one sysfs page. */
 static ssize_t phys_addrs_read(struct file *file, struct kobject *kobj,
-			       struct bin_attribute *attr, char *out, loff_t off,
-			       size_t count)
+			       HUGEDMA_BIN_ATTR_CONST struct bin_attribute *attr, char *out,
+			       loff_t off, size_t count)
 {
 	struct hugedma_pages *pages = to_buffer(kobj_to_dev(kobj))->pages;
 	loff_t end = (loff_t)pages->nr * HUGEDMA_ADDR_LINE;
@@ -111,7 +111,7 @@ static struct attribute *hugedma_buffer_attrs[] = {
 	NULL,
 };
 
-static struct bin_attribute *hugedma_buffer_bin_attrs[] = {
+static HUGEDMA_BIN_ATTR_CONST struct bin_attribute *hugedma_buffer_bin_attrs[] = {
 	&bin_attr_phys_addrs,
 	NULL,
 };
@@ -165,7 +165,7 @@ void hugedma_sysfs_unpublish(struct hugedma_buffer *buf)
 }
 
 /* /dev/hugedma/NAME, root only; udev rules may change the group */
-static char *hugedma_devnode(hugedma_devnode_device *dev, umode_t *mode)
+static char *hugedma_devnode(HUGEDMA_DEVNODE_CONST struct device *dev, umode_t *mode)
 {
 	if (mode)
 		*mode = 0600;
