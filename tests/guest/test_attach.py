@@ -19,7 +19,7 @@ from test_chardev import cmmap, frames, libc
 
 pytestmark = pytest.mark.edu
 
-EDU_KO = h.REPO / "tests" / "drivers" / "hugedma_edu.ko"
+EDU_KO = pathlib.Path(os.environ.get("HUGEDMA_EDU_KO", h.REPO / "tests" / "drivers" / "hugedma_edu.ko"))
 XFER = struct.Struct("=40siIQQQQ")
 _IOWR = lambda nr, size: (3 << 30) | (size << 16) | (ord("h") << 8) | nr  # noqa: E731
 _IOW = lambda nr, size: (1 << 30) | (size << 16) | (ord("h") << 8) | nr  # noqa: E731
