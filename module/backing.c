@@ -19,6 +19,13 @@
  * (numactl --membind=N).  Either way every page's node is checked afterwards
  * and a buffer bound to a node fails with -ENOSPC, returning all it took,
  * rather than keep a page from elsewhere.
+ *
+ * User mappings (the char device's mmap) go through hugetlbfs' own mmap, so
+ * user space gets 1 GB page-table entries.  Two guards keep user space from
+ * replacing a published page: the VMA holds a second, read-only struct file
+ * (madvise(MADV_REMOVE) punches through the VMA's file: -EBADF), and the inode
+ * is immutable while published (no writable open of it through
+ * /proc/PID/map_files, no truncate, no fallocate: -EPERM).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,7 +36,9 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/hugetlb.h>
 #include <linux/kthread.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mount.h>
@@ -37,9 +46,17 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/topology.h>
+#include <linux/xarray.h>
 
 #include "compat.h"
 #include "hugedma.h"
+
+/*
+ * Every page hugedma holds, pool or pinned, by pfn: a page is never in two
+ * buffers (an import of a mapping of a buffer, or of a range already imported
+ * by a parent before fork, is refused with -EBUSY).
+ */
+static DEFINE_XARRAY(hugedma_held);
 
 /* private hugetlbfs mounts, made at load and kept until unload */
 static struct vfsmount *hugedma_mnt_1g;
@@ -105,12 +122,52 @@ phys_addr_t hugedma_pages_phys(const struct hugedma_pages *pages, unsigned long 
 	return PFN_PHYS(folio_pfn(pages->folios[i]));
 }
 
+/* Enter the pages in hugedma_held; -EBUSY if one is held already. */
+static int hugedma_pages_hold(struct hugedma_pages *pages)
+{
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < pages->nr; i++) {
+		ret = xa_insert(&hugedma_held, folio_pfn(pages->folios[i]), pages,
+				GFP_KERNEL);
+		if (ret)
+			goto out_unhold;
+	}
+	return 0;
+
+out_unhold:
+	while (i--)
+		xa_erase(&hugedma_held, folio_pfn(pages->folios[i]));
+	return ret;
+}
+
+static void hugedma_pages_unhold(struct hugedma_pages *pages)
+{
+	unsigned long i;
+
+	for (i = 0; i < pages->nr; i++)
+		xa_cmpxchg(&hugedma_held, folio_pfn(pages->folios[i]), pages, NULL, 0);
+}
+
+static void hugedma_pages_unpin(struct hugedma_pages *pages)
+{
+	unsigned long i;
+
+	for (i = 0; i < pages->nr; i++)
+		unpin_user_page(folio_page(pages->folios[i], 0));
+	kvfree(pages);
+}
+
 /* Return every page taken so far to the pool, synchronously, then drop the file. */
 static void hugedma_pages_release(struct hugedma_pages *pages)
 {
 	unsigned long i;
 	int ret;
 
+	if (pages->mapfile)
+		fput(pages->mapfile);
+	inode_set_flags(file_inode(pages->file), 0, S_IMMUTABLE);
 	for (i = 0; i < pages->nr; i++)
 		folio_put(pages->folios[i]);
 	if (pages->nr) {
@@ -254,6 +311,18 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 		ret = hugedma_fill_pages(&fill);
 	if (ret)
 		goto out_release;
+
+	pages->mapfile = dentry_open(&pages->file->f_path, O_RDONLY | O_LARGEFILE,
+				     current_cred());
+	if (IS_ERR(pages->mapfile)) {
+		ret = PTR_ERR(pages->mapfile);
+		pages->mapfile = NULL;
+		goto out_release;
+	}
+	ret = hugedma_pages_hold(pages);
+	if (WARN_ON_ONCE(ret))	/* fresh pool pages cannot be held already */
+		goto out_release;
+	inode_set_flags(file_inode(pages->file), S_IMMUTABLE, S_IMMUTABLE);
 	return pages;
 
 out_release:
@@ -266,5 +335,138 @@ out_free_pages:
 
 void hugedma_pages_free(struct hugedma_pages *pages)
 {
-	hugedma_pages_release(pages);
+	hugedma_pages_unhold(pages);
+	if (pages->file)
+		hugedma_pages_release(pages);
+	else
+		hugedma_pages_unpin(pages);
+}
+
+/*
+ * The page size of [start, start + len) in current's mm if every byte of it
+ * is in hugetlb mappings of one page size; -EINVAL if not, -EACCES if a part
+ * is not writable (devices write into DMA buffers).
+ */
+static long hugedma_user_range_page_size(unsigned long start, unsigned long len)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long addr = start, end = start + len;
+	struct vm_area_struct *vma;
+	long size = 0;
+
+	mmap_read_lock(mm);
+	while (addr < end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || !is_vm_hugetlb_page(vma) ||
+		    (size && vma_kernel_pagesize(vma) != size)) {
+			size = -EINVAL;
+			break;
+		}
+		if (!(vma->vm_flags & VM_WRITE)) {
+			size = -EACCES;
+			break;
+		}
+		size = vma_kernel_pagesize(vma);
+		addr = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return size;
+}
+
+/*
+ * Pin the huge pages of a user hugetlb range for as long as a buffer lives.
+ * Pinning one base page pins its whole hugetlb folio, so one pin per huge
+ * page.  -EINVAL unless the range is whole 2 MB or 1 GB pages of hugetlb
+ * mappings of one page size; -EACCES if it is not writable; -EBUSY when
+ * hugedma holds one of the pages.
+ */
+struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len)
+{
+	struct hugedma_pages *pages;
+	unsigned long nr, i;
+	struct page *page;
+	long got, size;
+	int ret;
+
+	if (!len || start + len < start)
+		return ERR_PTR(-EINVAL);
+	size = hugedma_user_range_page_size(start, len);
+	if (size < 0)
+		return ERR_PTR(size);
+	if ((size != 1L << HUGEDMA_SHIFT_1G && size != 1L << HUGEDMA_SHIFT_2M) ||
+	    !IS_ALIGNED(start, size) || !IS_ALIGNED(len, size))
+		return ERR_PTR(-EINVAL);
+
+	nr = len / size;
+	pages = kvzalloc(struct_size(pages, folios, nr), GFP_KERNEL);
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+	pages->shift = ilog2(size);
+	pages->nid = NUMA_NO_NODE;
+
+	for (i = 0; i < nr; i++) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto out_unpin;
+		}
+		got = pin_user_pages_fast(start + i * size, 1, FOLL_WRITE | FOLL_LONGTERM,
+					  &page);
+		if (got != 1) {
+			ret = got < 0 ? got : -EFAULT;
+			goto out_unpin;
+		}
+		pages->folios[pages->nr++] = page_folio(page);
+		/* the mapping may have changed since it was checked */
+		if (!folio_test_hugetlb(page_folio(page)) ||
+		    folio_size(page_folio(page)) != size ||
+		    folio_page(page_folio(page), 0) != page) {
+			ret = -EINVAL;
+			goto out_unpin;
+		}
+		if (i == 0)
+			pages->nid = folio_nid(page_folio(page));
+		else if (pages->nid != folio_nid(page_folio(page)))
+			pages->nid = NUMA_NO_NODE;
+	}
+	ret = hugedma_pages_hold(pages);
+	if (ret)
+		goto out_unpin;
+	return pages;
+
+out_unpin:
+	hugedma_pages_unpin(pages);
+	return ERR_PTR(ret);
+}
+
+/* Any VMA still mapping the pages (the file's, whichever struct file it uses)? */
+bool hugedma_pages_mapped(const struct hugedma_pages *pages)
+{
+	return pages->file && mapping_mapped(pages->file->f_mapping);
+}
+
+/* A huge-page-aligned address for a mapping of the pages. */
+unsigned long hugedma_pages_get_unmapped_area(const struct hugedma_pages *pages,
+					      unsigned long addr, unsigned long len,
+					      unsigned long pgoff, unsigned long flags)
+{
+	struct file *file = pages->mapfile;
+
+	if (!file)	/* pinned user pages: their owner maps them */
+		return -ENODEV;
+	return file->f_op->get_unmapped_area(file, addr, len, pgoff, flags);
+}
+
+/*
+ * Map [vm_pgoff, vm_pgoff + len) of the pages into @vma through hugetlbfs, so
+ * that the mapping uses huge page-table entries and faults in the published
+ * pages themselves.  The caller has checked bounds, alignment and VM_SHARED.
+ */
+int hugedma_pages_mmap(const struct hugedma_pages *pages, struct vm_area_struct *vma)
+{
+	struct file *file = pages->mapfile;
+
+	if (!file)
+		return -ENODEV;
+	vma_set_file(vma, file);
+	return file->f_op->mmap(file, vma);
 }

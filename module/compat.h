@@ -13,6 +13,7 @@
 
 #include <linux/cred.h>
 #include <linux/device.h>
+#include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -76,15 +77,49 @@ static inline struct class *hugedma_class_create(const char *name)
 #endif
 }
 
-/*
- * sysfs binary attributes are const from 6.16: the attribute argument of
- * their read callback and the elements of attribute_group::bin_attrs.
- * Write the callback's argument and the group's array with this qualifier.
- */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
-#define hugedma_bin_attr_const const
+/* struct class::devnode takes a const device from 6.2. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define HUGEDMA_DEVNODE_CONST const
 #else
-#define hugedma_bin_attr_const
+#define HUGEDMA_DEVNODE_CONST
+#endif
+
+/* sysfs binary attributes (callbacks and group arrays) are const from 6.16. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+#define HUGEDMA_BIN_ATTR_CONST const
+#else
+#define HUGEDMA_BIN_ATTR_CONST
+#endif
+
+/* Symbol namespaces are strings from 6.13. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define HUGEDMA_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, "HUGEDMA")
+#define HUGEDMA_IMPORT_NS(ns)	MODULE_IMPORT_NS(#ns)
+#else
+#define HUGEDMA_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, HUGEDMA)
+#define HUGEDMA_IMPORT_NS(ns)	MODULE_IMPORT_NS(ns)
+#endif
+
+/* dma_set_max_seg_size() returns nothing from 6.12 (it WARNs without dma_parms). */
+static inline int hugedma_set_max_seg_size(struct device *dev, unsigned int size)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	if (!dev->dma_parms)
+		return -EIO;
+	dma_set_max_seg_size(dev, size);
+	return 0;
+#else
+	return dma_set_max_seg_size(dev, size);
+#endif
+}
+
+/* dma-buf importers: the _unlocked map/unmap variants appeared in 6.2. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define hugedma_dma_buf_map(attach, dir)	dma_buf_map_attachment_unlocked(attach, dir)
+#define hugedma_dma_buf_unmap(attach, sgt, dir)	dma_buf_unmap_attachment_unlocked(attach, sgt, dir)
+#else
+#define hugedma_dma_buf_map(attach, dir)	dma_buf_map_attachment(attach, dir)
+#define hugedma_dma_buf_unmap(attach, sgt, dir)	dma_buf_unmap_attachment(attach, sgt, dir)
 #endif
 
 #endif /* HUGEDMA_COMPAT_H */

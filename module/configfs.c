@@ -14,6 +14,7 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/numa.h>
+#include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -22,8 +23,20 @@
 /* a buffer's directory */
 struct hugedma_cfs_buffer {
 	struct config_group group;
+	struct config_group attachments;	/* default group attachments/ */
 	struct hugedma_buffer *buf;
 };
+
+/* an attachment's directory, attachments/BDF: holds one attachment reference */
+struct hugedma_cfs_att {
+	struct config_item item;
+	struct hugedma_attachment *att;
+};
+
+static struct hugedma_attachment *to_att(struct config_item *item)
+{
+	return container_of(item, struct hugedma_cfs_att, item)->att;
+}
 
 static struct hugedma_cfs_buffer *to_cfs_buffer(struct config_item *item)
 {
@@ -177,6 +190,155 @@ static struct configfs_attribute *hugedma_buffer_attrs[] = {
 	NULL,
 };
 
+/* ---- attachments/BDF */
+
+static ssize_t att_direction_show(struct config_item *item, char *page)
+{
+	return sysfs_emit(page, "%s\n", hugedma_direction_name(to_att(item)->dir));
+}
+
+static ssize_t att_direction_store(struct config_item *item, const char *page, size_t count)
+{
+	enum dma_data_direction dir;
+	int ret;
+
+	ret = hugedma_parse_direction(page, &dir);
+	if (!ret)
+		ret = hugedma_att_set_dir(to_att(item), dir);
+	return hugedma_result(item, "direction", page, count, ret);
+}
+
+static ssize_t att_enable_show(struct config_item *item, char *page)
+{
+	return sysfs_emit(page, "%d\n", hugedma_att_state(to_att(item)) == HUGEDMA_ATT_MAPPED);
+}
+
+/* like a buffer's enable: the directory is pinned while the attachment is mapped */
+static ssize_t att_enable_store(struct config_item *item, const char *page, size_t count)
+{
+	bool enable;
+	int ret;
+
+	ret = hugedma_parse_bool(page, &enable);
+	if (!ret && enable) {
+		ret = configfs_depend_item_unlocked(&hugedma_subsys, item);
+		if (!ret) {
+			ret = hugedma_att_map(to_att(item));
+			if (ret)	/* failed, or mapped (and pinned) already */
+				configfs_undepend_item(item);
+		}
+	} else if (!ret) {
+		ret = hugedma_att_unmap(to_att(item));
+		if (!ret)
+			configfs_undepend_item(item);
+	}
+	return hugedma_result(item, "enable", page, count, ret);
+}
+
+static ssize_t att_state_show(struct config_item *item, char *page)
+{
+	return sysfs_emit(page, "%s\n", hugedma_att_state_name(hugedma_att_state(to_att(item))));
+}
+
+CONFIGFS_ATTR(att_, direction);
+CONFIGFS_ATTR(att_, enable);
+CONFIGFS_ATTR_RO(att_, state);
+
+static struct configfs_attribute *hugedma_att_attrs[] = {
+	&att_attr_direction,
+	&att_attr_enable,
+	&att_attr_state,
+	NULL,
+};
+
+static void hugedma_att_item_release(struct config_item *item)
+{
+	struct hugedma_cfs_att *ca = container_of(item, struct hugedma_cfs_att, item);
+
+	hugedma_att_put(ca->att);
+	kfree(ca);
+}
+
+static struct configfs_item_operations hugedma_att_item_ops = {
+	.release = hugedma_att_item_release,
+};
+
+static const struct config_item_type hugedma_att_type = {
+	.ct_item_ops = &hugedma_att_item_ops,
+	.ct_attrs = hugedma_att_attrs,
+	.ct_owner = THIS_MODULE,
+};
+
+/* "DDDD:BB:DD.F" in the kernel's own spelling, else -EINVAL; -ENODEV if absent */
+static int hugedma_pci_lookup(const char *name, struct pci_dev **pdev)
+{
+	unsigned int domain, bus, slot, fn;
+	char canon[16];
+	int n = 0;
+
+	if (sscanf(name, "%4x:%2x:%2x.%1x%n", &domain, &bus, &slot, &fn, &n) != 4 ||
+	    name[n] || slot > 0x1f || fn > 7)
+		return -EINVAL;
+	snprintf(canon, sizeof(canon), "%04x:%02x:%02x.%x", domain, bus, slot, fn);
+	if (strcmp(canon, name))
+		return -EINVAL;
+	*pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(slot, fn));
+	return *pdev ? 0 : -ENODEV;
+}
+
+static struct config_item *hugedma_atts_make_item(struct config_group *group,
+						  const char *name)
+{
+	struct hugedma_cfs_buffer *cb = container_of(group, struct hugedma_cfs_buffer,
+						     attachments);
+	struct hugedma_attachment *att;
+	struct hugedma_cfs_att *ca;
+	struct pci_dev *pdev;
+	int ret;
+
+	ret = hugedma_pci_lookup(name, &pdev);
+	if (ret) {
+		pr_warn_ratelimited("%s: rejected attachment '%*pE': %pe\n", cb->buf->name,
+				    (int)min_t(size_t, strlen(name), 64), name, ERR_PTR(ret));
+		return ERR_PTR(ret);
+	}
+	ca = kzalloc(sizeof(*ca), GFP_KERNEL);
+	if (!ca) {
+		pci_dev_put(pdev);
+		return ERR_PTR(-ENOMEM);
+	}
+	att = hugedma_att_create(cb->buf, &pdev->dev, name, DMA_BIDIRECTIONAL);
+	pci_dev_put(pdev);
+	if (IS_ERR(att)) {
+		kfree(ca);
+		return ERR_CAST(att);
+	}
+	/* the directory's own reference, beside the creator's that rmdir drops */
+	kref_get(&att->kref);
+	ca->att = att;
+	config_item_init_type_name(&ca->item, name, &hugedma_att_type);
+	return &ca->item;
+}
+
+static void hugedma_atts_drop_item(struct config_group *group, struct config_item *item)
+{
+	/* mapped attachments are pinned: this one is unmapped or removed */
+	hugedma_att_destroy(to_att(item));
+	config_item_put(item);
+}
+
+static struct configfs_group_operations hugedma_atts_group_ops = {
+	.make_item = hugedma_atts_make_item,
+	.drop_item = hugedma_atts_drop_item,
+};
+
+static const struct config_item_type hugedma_atts_type = {
+	.ct_group_ops = &hugedma_atts_group_ops,
+	.ct_owner = THIS_MODULE,
+};
+
+/* ---- buffers/NAME */
+
 static void hugedma_buffer_item_release(struct config_item *item)
 {
 	struct hugedma_cfs_buffer *cb = to_cfs_buffer(item);
@@ -217,13 +379,16 @@ static struct config_group *hugedma_buffers_make_group(struct config_group *grou
 	}
 	cb->buf = buf;
 	config_group_init_type_name(&cb->group, name, &hugedma_buffer_type);
+	config_group_init_type_name(&cb->attachments, "attachments", &hugedma_atts_type);
+	configfs_add_default_group(&cb->attachments, &cb->group);
 	return &cb->group;
 }
 
 static void hugedma_buffers_drop_item(struct config_group *group,
 				      struct config_item *item)
 {
-	/* enabled buffers are pinned, so this one is disabled */
+	/* enabled buffers are pinned, so this one is disabled: free its name now */
+	hugedma_buffer_unlist(to_buffer(item));
 	config_item_put(item);
 }
 

@@ -10,8 +10,11 @@
 #ifndef HUGEDMA_H
 #define HUGEDMA_H
 
+#include <linux/dma-direction.h>
 #include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/scatterlist.h>
 #include <linux/types.h>
 
 #define HUGEDMA_NAME_MAX	32
@@ -21,6 +24,8 @@
 struct device;
 struct file;
 struct folio;
+struct kobject;
+struct vm_area_struct;
 
 enum hugedma_state {
 	HUGEDMA_DISABLED,
@@ -29,9 +34,13 @@ enum hugedma_state {
 	HUGEDMA_DISABLING,
 };
 
-/* The hugetlb pages behind one enabled buffer (backing.c). */
+/*
+ * The hugetlb pages behind one enabled buffer (backing.c): either taken from
+ * the pool into a hugetlbfs file of hugedma's, or pinned in a user mapping.
+ */
 struct hugedma_pages {
-	struct file *file;		/* unlinked hugetlbfs file owning the pages */
+	struct file *file;		/* unlinked hugetlbfs file of the pages, or NULL: pinned */
+	struct file *mapfile;		/* read-only open of it, for user mappings */
 	unsigned int shift;		/* huge page shift */
 	int nid;			/* node of every page, or NUMA_NO_NODE if mixed */
 	unsigned long nr;		/* pages held in @folios */
@@ -40,14 +49,51 @@ struct hugedma_pages {
 
 struct hugedma_buffer {
 	struct kref kref;
+	struct hlist_node hnode;	/* in the name table while the name is taken */
 	struct mutex lock;		/* everything below */
 	char name[HUGEDMA_NAME_MAX + 1];
+	bool user;			/* imported (pinned user pages), not from the pool */
+	bool importer;			/* user: the importing file is still open */
 	u64 size;			/* bytes, 0 = not set */
 	unsigned int page_shift;
 	int numa_node;			/* NUMA_NO_NODE = any node */
 	enum hugedma_state state;
 	struct hugedma_pages *pages;	/* set from enabling to disabling */
 	struct device *dev;		/* /sys/class/hugedma/NAME while enabled */
+	dev_t devt;			/* /dev/hugedma/NAME while enabled */
+	struct kobject *att_dir;	/* .../NAME/attachments while enabled */
+	struct list_head attachments;	/* struct hugedma_attachment.node */
+	unsigned int nr_open;		/* open char device files */
+	unsigned int nr_mapped;		/* mapped attachments */
+	unsigned int nr_kernel;		/* hugedma_get() references */
+	unsigned int nr_dmabufs;	/* exported dma-bufs not yet released */
+	unsigned int dmabuf_seq;	/* names dma-buf attachments */
+};
+
+enum hugedma_att_state {
+	HUGEDMA_ATT_DISABLED,
+	HUGEDMA_ATT_MAPPED,
+	HUGEDMA_ATT_REMOVED,		/* the device went away or lost its driver */
+};
+
+/* A buffer mapped (or to be mapped) for one device (attach.c). */
+struct hugedma_attachment {
+	struct kref kref;
+	struct list_head node;		/* buf->attachments, under buf->lock */
+	struct list_head all;		/* every attachment, for hot-unplug */
+	struct hugedma_buffer *buf;	/* reference */
+	struct device *dev;		/* reference */
+	char name[64];			/* sysfs directory name */
+	enum dma_data_direction dir;
+	struct mutex op_lock;		/* map, unmap, the sysfs directory */
+	struct mutex lock;		/* what sysfs readers see: below */
+	enum hugedma_att_state state;
+	bool requested;			/* mapped on request, not yet unmapped on request */
+	bool translated;		/* behind an IOMMU: bus addresses are IOVAs */
+	struct sg_table sgt;		/* while mapped */
+	char *addrs_text, *lens_text;	/* dma_addrs, dma_lengths, while mapped */
+	size_t addrs_len, lens_len;
+	struct kobject *kobj;		/* its sysfs directory */
 };
 
 /* parse.c: pure input parsing, no state */
@@ -65,10 +111,20 @@ bool hugedma_page_shift_supported(unsigned int shift);
 struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 					  unsigned long nr, int nid);
 void hugedma_pages_free(struct hugedma_pages *pages);
+struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len);
 phys_addr_t hugedma_pages_phys(const struct hugedma_pages *pages, unsigned long i);
+bool hugedma_pages_mapped(const struct hugedma_pages *pages);
+unsigned long hugedma_pages_get_unmapped_area(const struct hugedma_pages *pages,
+					      unsigned long addr, unsigned long len,
+					      unsigned long pgoff, unsigned long flags);
+int hugedma_pages_mmap(const struct hugedma_pages *pages, struct vm_area_struct *vma);
 
 /* buffer.c: the buffer object and its state machine */
 struct hugedma_buffer *hugedma_buffer_create(const char *name);
+struct hugedma_buffer *hugedma_buffer_create_user(const char *name,
+						  struct hugedma_pages *pages);
+void hugedma_buffer_unlist(struct hugedma_buffer *buf);
+void hugedma_buffer_importer_gone(struct hugedma_buffer *buf);
 void hugedma_buffer_get(struct hugedma_buffer *buf);
 void hugedma_buffer_put(struct hugedma_buffer *buf);
 int hugedma_buffer_set_size(struct hugedma_buffer *buf, u64 size);
@@ -80,12 +136,61 @@ u64 hugedma_buffer_size(struct hugedma_buffer *buf);
 unsigned int hugedma_buffer_page_shift(struct hugedma_buffer *buf);
 int hugedma_buffer_node(struct hugedma_buffer *buf);
 enum hugedma_state hugedma_buffer_state(struct hugedma_buffer *buf);
+/* What keeps an enabled buffer enabled, besides mapped attachments */
+enum hugedma_user {
+	HUGEDMA_USER_OPEN,		/* an open /dev/hugedma/NAME */
+	HUGEDMA_USER_KERNEL,		/* hugedma_get() */
+	HUGEDMA_USER_DMABUF,		/* an exported dma-buf */
+};
+
+struct hugedma_buffer *hugedma_buffer_find(const char *name);
+int hugedma_buffer_hold(struct hugedma_buffer *buf, enum hugedma_user user);
+void hugedma_buffer_release_hold(struct hugedma_buffer *buf, enum hugedma_user user);
+void hugedma_buffer_maybe_retire(struct hugedma_buffer *buf);
+int hugedma_buffer_mmap(struct hugedma_buffer *buf, struct vm_area_struct *vma);
+struct hugedma_info;
+void hugedma_buffer_info(struct hugedma_buffer *buf, struct hugedma_info *info);
+
+int hugedma_buffer_use_mapping(struct hugedma_buffer *buf);
+void hugedma_buffer_unuse_mapping(struct hugedma_buffer *buf);
+int hugedma_buffer_add_att(struct hugedma_buffer *buf, struct hugedma_attachment *att);
+void hugedma_buffer_del_att(struct hugedma_buffer *buf, struct hugedma_attachment *att);
+
+/* attach.c */
+int hugedma_attach_init(void);
+void hugedma_attach_exit(void);
+struct hugedma_attachment *hugedma_att_create(struct hugedma_buffer *buf, struct device *dev,
+					      const char *name, enum dma_data_direction dir);
+void hugedma_att_destroy(struct hugedma_attachment *att);
+void hugedma_att_put(struct hugedma_attachment *att);
+int hugedma_att_map(struct hugedma_attachment *att);
+int hugedma_att_unmap(struct hugedma_attachment *att);
+int hugedma_att_set_dir(struct hugedma_attachment *att, enum dma_data_direction dir);
+void hugedma_att_buffer_gone(struct hugedma_attachment *att);
+const char *hugedma_att_state_name(enum hugedma_att_state state);
+enum hugedma_att_state hugedma_att_state(struct hugedma_attachment *att);
+const char *hugedma_direction_name(enum dma_data_direction dir);
+int hugedma_parse_direction(const char *buf, enum dma_data_direction *dir);
+
+/* dmabuf.c */
+int hugedma_dmabuf_export(struct hugedma_buffer *buf, unsigned int flags);
+
+/* import.c: /dev/hugedma/control */
+int hugedma_import_init(void);
+void hugedma_import_exit(void);
+
+/* chardev.c: /dev/hugedma/NAME */
+int hugedma_chardev_init(void);
+void hugedma_chardev_exit(void);
+int hugedma_chardev_add(struct hugedma_buffer *buf, dev_t *devt);
+void hugedma_chardev_del(dev_t devt);
 
 /* sysfs.c: the hugedma class and each enabled buffer's device */
 int hugedma_class_init(void);
 void hugedma_class_exit(void);
 int hugedma_sysfs_publish(struct hugedma_buffer *buf);
 void hugedma_sysfs_unpublish(struct hugedma_buffer *buf);
+struct kobject *hugedma_sysfs_attachments_dir(struct hugedma_buffer *buf);
 
 /* configfs.c */
 int hugedma_configfs_init(void);

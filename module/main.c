@@ -20,26 +20,47 @@ static int __init hugedma_init(void)
 	ret = hugedma_backing_init();
 	if (ret)
 		return ret;
-	ret = hugedma_class_init();
+	ret = hugedma_chardev_init();
 	if (ret)
 		goto out_backing_exit;
-	ret = hugedma_configfs_init();
+	ret = hugedma_class_init();
+	if (ret)
+		goto out_chardev_exit;
+	ret = hugedma_attach_init();
 	if (ret)
 		goto out_class_exit;
+	ret = hugedma_import_init();
+	if (ret)
+		goto out_attach_exit;
+	ret = hugedma_configfs_init();
+	if (ret)
+		goto out_import_exit;
 	return 0;
 
+out_import_exit:
+	hugedma_import_exit();
+out_attach_exit:
+	hugedma_attach_exit();
 out_class_exit:
 	hugedma_class_exit();
+out_chardev_exit:
+	hugedma_chardev_exit();
 out_backing_exit:
 	hugedma_backing_exit();
 	return ret;
 }
 
-/* configfs holds a module reference per buffer directory: none is left here */
+/*
+ * configfs holds a module reference per buffer directory and an open control
+ * file holds one for its imports: no buffer is left here.
+ */
 static void __exit hugedma_exit(void)
 {
 	hugedma_configfs_exit();
+	hugedma_import_exit();
+	hugedma_attach_exit();
 	hugedma_class_exit();
+	hugedma_chardev_exit();
 	hugedma_backing_exit();
 }
 

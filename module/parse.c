@@ -5,7 +5,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/ctype.h>
+#include <linux/dma-direction.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/limits.h>
@@ -13,19 +13,36 @@
 
 #include "hugedma.h"
 
-/* 1-32 characters of [a-z0-9_-], starting with a letter or digit */
+/*
+ * 1-32 characters of [a-z0-9_-], starting with a letter or digit; not
+ * "control", which is /dev/hugedma/control beside the buffers' device nodes.
+ */
+/*
+ * The kernel's ctype is Latin-1: islower() and isspace() accept bytes above
+ * 0x7f.  The ABI is ASCII, so these helpers say exactly what they accept.
+ */
+static bool hugedma_is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool hugedma_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
 bool hugedma_name_valid(const char *name)
 {
 	size_t i, len = strlen(name);
 
-	if (len < 1 || len > HUGEDMA_NAME_MAX)
+	if (len < 1 || len > HUGEDMA_NAME_MAX || !strcmp(name, "control"))
 		return false;
-	if (!islower(name[0]) && !isdigit(name[0]))
+	if (!hugedma_is_alnum(name[0]))
 		return false;
 	for (i = 1; i < len; i++) {
 		char c = name[i];
 
-		if (!islower(c) && !isdigit(c) && c != '_' && c != '-')
+		if (!hugedma_is_alnum(c) && c != '_' && c != '-')
 			return false;
 	}
 	return true;
@@ -36,9 +53,9 @@ static void hugedma_trim(const char *buf, const char **start, const char **end)
 {
 	const char *s = buf, *e = buf + strlen(buf);
 
-	while (s < e && isspace(*s))
+	while (s < e && hugedma_is_space(*s))
 		s++;
-	while (e > s && isspace(e[-1]))
+	while (e > s && hugedma_is_space(e[-1]))
 		e--;
 	*start = s;
 	*end = e;
@@ -77,7 +94,7 @@ int hugedma_parse_size(const char *buf, u64 *out)
 	if (s == e)
 		return -EINVAL;
 	for (; s < e; s++) {
-		if (!isdigit(*s))
+		if (*s < '0' || *s > '9')
 			return -EINVAL;
 		if (check_mul_overflow(val, 10ULL, &val) ||
 		    check_add_overflow(val, (u64)(*s - '0'), &val))
@@ -124,7 +141,7 @@ int hugedma_parse_node(const char *buf, int *nid)
 	if (s == e)
 		return -EINVAL;
 	for (; s < e; s++) {
-		if (!isdigit(*s))
+		if (*s < '0' || *s > '9')
 			return -EINVAL;
 		if (check_mul_overflow(val, 10, &val) ||
 		    check_add_overflow(val, *s - '0', &val))
@@ -159,4 +176,28 @@ const char *hugedma_state_name(enum hugedma_state state)
 		return "disabling";
 	}
 	return "unknown";
+}
+
+/* "bidirectional", "to_device" or "from_device" */
+int hugedma_parse_direction(const char *buf, enum dma_data_direction *dir)
+{
+	static const struct {
+		const char *name;
+		enum dma_data_direction dir;
+	} names[] = {
+		{ "bidirectional", DMA_BIDIRECTIONAL },
+		{ "to_device", DMA_TO_DEVICE },
+		{ "from_device", DMA_FROM_DEVICE },
+	};
+	const char *s, *e;
+	unsigned int i;
+
+	hugedma_trim(buf, &s, &e);
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (strlen(names[i].name) == e - s && !strncmp(s, names[i].name, e - s)) {
+			*dir = names[i].dir;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }

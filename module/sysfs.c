@@ -10,6 +10,7 @@
 #include <linux/device.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/sysfs.h>
 
 #include "compat.h"
@@ -63,13 +64,20 @@ static ssize_t state_show(struct device *dev, struct device_attribute *attr, cha
 }
 static DEVICE_ATTR_RO(state);
 
+/* where the pages came from: "pool" (configfs) or "user" (imported) */
+static ssize_t source_show(struct device *dev, struct device_attribute *attr, char *page)
+{
+	return sysfs_emit(page, "%s\n", to_buffer(dev)->user ? "user" : "pool");
+}
+static DEVICE_ATTR_RO(source);
+
 /* "0x" + 16 hex digits + "\n": fixed width, so line i starts at i * 19 */
 #define HUGEDMA_ADDR_LINE	19
 
 /* Binary attribute so that any number of pages fits, not one sysfs page. */
 static ssize_t phys_addrs_read(struct file *file, struct kobject *kobj,
-			       struct bin_attribute *attr, char *out, loff_t off,
-			       size_t count)
+			       HUGEDMA_BIN_ATTR_CONST struct bin_attribute *attr, char *out,
+			       loff_t off, size_t count)
 {
 	struct hugedma_pages *pages = to_buffer(kobj_to_dev(kobj))->pages;
 	loff_t end = (loff_t)pages->nr * HUGEDMA_ADDR_LINE;
@@ -99,10 +107,11 @@ static struct attribute *hugedma_buffer_attrs[] = {
 	&dev_attr_nr_pages.attr,
 	&dev_attr_numa_node.attr,
 	&dev_attr_state.attr,
+	&dev_attr_source.attr,
 	NULL,
 };
 
-static struct bin_attribute *hugedma_buffer_bin_attrs[] = {
+static HUGEDMA_BIN_ATTR_CONST struct bin_attribute *hugedma_buffer_bin_attrs[] = {
 	&bin_attr_phys_addrs,
 	NULL,
 };
@@ -121,14 +130,25 @@ int hugedma_sysfs_publish(struct hugedma_buffer *buf)
 {
 	struct device *dev;
 
-	dev = device_create_with_groups(hugedma_class, NULL, MKDEV(0, 0), buf,
+	dev = device_create_with_groups(hugedma_class, NULL, buf->devt, buf,
 					hugedma_buffer_groups, "%s", buf->name);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
+	/* like uio's maps/: a directory of per-attachment kobjects */
+	buf->att_dir = kobject_create_and_add("attachments", &dev->kobj);
+	if (!buf->att_dir) {
+		device_unregister(dev);
+		return -ENOMEM;
+	}
 	mutex_lock(&buf->lock);
 	buf->dev = dev;
 	mutex_unlock(&buf->lock);
 	return 0;
+}
+
+struct kobject *hugedma_sysfs_attachments_dir(struct hugedma_buffer *buf)
+{
+	return buf->att_dir;
 }
 
 void hugedma_sysfs_unpublish(struct hugedma_buffer *buf)
@@ -139,13 +159,26 @@ void hugedma_sysfs_unpublish(struct hugedma_buffer *buf)
 	dev = buf->dev;
 	buf->dev = NULL;
 	mutex_unlock(&buf->lock);
+	kobject_put(buf->att_dir);
+	buf->att_dir = NULL;
 	device_unregister(dev);
+}
+
+/* /dev/hugedma/NAME, root only; udev rules may change the group */
+static char *hugedma_devnode(HUGEDMA_DEVNODE_CONST struct device *dev, umode_t *mode)
+{
+	if (mode)
+		*mode = 0600;
+	return kasprintf(GFP_KERNEL, "hugedma/%s", dev_name(dev));
 }
 
 int hugedma_class_init(void)
 {
 	hugedma_class = hugedma_class_create("hugedma");
-	return PTR_ERR_OR_ZERO(hugedma_class);
+	if (IS_ERR(hugedma_class))
+		return PTR_ERR(hugedma_class);
+	hugedma_class->devnode = hugedma_devnode;
+	return 0;
 }
 
 void hugedma_class_exit(void)

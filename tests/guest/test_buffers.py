@@ -79,7 +79,7 @@ VALID_NAMES = ["a", "7", "0abc", "9lives", "a" * 32, "abcdefghijklmnopqrstuvwxyz
 def test_valid_name(mkbuf, name):
     b = mkbuf(name=name)
     assert b.dir.is_dir()
-    assert sorted(os.listdir(b.dir)) == sorted(ATTRS)
+    assert sorted(os.listdir(b.dir)) == sorted(ATTRS + ("attachments",))
     assert b.read("state") == "disabled"
 
 

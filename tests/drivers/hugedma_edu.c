@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugedma_edu: a test consumer of hugedma buffers, driving QEMU's edu DMA
+ * engine (PCI 1234:11e8).  Loaded only in tests.  It DMAs buffer bytes into
+ * edu's 4 KB window and back out to another place, three ways: through the
+ * in-kernel API, through a dma-buf fd, and at raw bus addresses that user
+ * space read from sysfs.
+ *
+ * edu: BAR0 0x80 source, 0x88 destination, 0x90 count, 0x98 command (bit 0
+ * start, bit 1 edu-to-RAM); its buffer is at device address 0x40000.  QEMU 7.2
+ * aborts on a transfer of 4096 bytes or out of 0x40000..0x40fff.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/hugedma.h>
+#include <linux/iopoll.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/scatterlist.h>
+#include <linux/uaccess.h>
+
+#include "../../module/compat.h"
+#include "hugedma_edu.h"
+
+HUGEDMA_IMPORT_NS(HUGEDMA);
+HUGEDMA_IMPORT_NS(DMA_BUF);
+
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_COUNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_CMD_START	0x1
+#define EDU_CMD_TO_RAM	0x2
+#define EDU_BUF		0x40000
+#define EDU_BUF_MAX	4095
+
+struct hugedma_edu {
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	struct mutex lock;		/* the engine, and the held mapping */
+	struct hugedma_buffer *held;
+	struct sg_table *held_sgt;
+};
+
+static struct hugedma_edu *edu_dev;	/* one edu per guest */
+static DEFINE_MUTEX(edu_dev_lock);
+
+static int edu_dma(struct hugedma_edu *edu, u64 src, u64 dst, u32 len, bool to_ram)
+{
+	u64 cmd;
+
+	writeq(src, edu->regs + EDU_DMA_SRC);
+	writeq(dst, edu->regs + EDU_DMA_DST);
+	writeq(len, edu->regs + EDU_DMA_COUNT);
+	writeq(EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0), edu->regs + EDU_DMA_CMD);
+	return readq_poll_timeout(edu->regs + EDU_DMA_CMD, cmd, !(cmd & EDU_CMD_START),
+				  1000, 5 * USEC_PER_SEC);
+}
+
+/* bytes at bus address src -> edu -> bus address dst */
+static int edu_round_trip(struct hugedma_edu *edu, u64 src, u64 dst, u32 len)
+{
+	int ret;
+
+	if (!len || len > EDU_BUF_MAX)
+		return -EINVAL;
+	ret = edu_dma(edu, src, EDU_BUF, len, false);
+	if (!ret)
+		ret = edu_dma(edu, EDU_BUF, dst, len, true);
+	return ret;
+}
+
+/* The bus address of [off, off + len) if one DMA segment holds it all. */
+static int edu_sgt_addr(struct sg_table *sgt, u64 off, u32 len, u64 *dma)
+{
+	struct scatterlist *sg;
+	u64 pos = 0;
+	int i;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		if (off >= pos && off + len <= pos + sg_dma_len(sg)) {
+			*dma = sg_dma_address(sg) + (off - pos);
+			return 0;
+		}
+		pos += sg_dma_len(sg);
+	}
+	return -ERANGE;
+}
+
+static int edu_xfer_sgt(struct hugedma_edu *edu, struct sg_table *sgt,
+			struct hugedma_edu_xfer *x)
+{
+	int ret;
+
+	ret = edu_sgt_addr(sgt, x->src, x->len, &x->src_dma);
+	if (!ret)
+		ret = edu_sgt_addr(sgt, x->dst, x->len, &x->dst_dma);
+	if (!ret)
+		ret = edu_round_trip(edu, x->src_dma, x->dst_dma, x->len);
+	return ret;
+}
+
+static int edu_kapi(struct hugedma_edu *edu, struct hugedma_edu_xfer *x)
+{
+	struct hugedma_buffer *buf;
+	struct sg_table *sgt;
+	int ret;
+
+	buf = hugedma_get(x->name);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	sgt = hugedma_map(buf, &edu->pdev->dev, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto out_put;
+	}
+	ret = edu_xfer_sgt(edu, sgt, x);
+	hugedma_unmap(buf, sgt);
+out_put:
+	hugedma_put(buf);
+	return ret;
+}
+
+static int edu_dmabuf(struct hugedma_edu *edu, struct hugedma_edu_xfer *x)
+{
+	struct dma_buf_attachment *attach;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	int ret;
+
+	dmabuf = dma_buf_get(x->fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	attach = dma_buf_attach(dmabuf, &edu->pdev->dev);
+	if (IS_ERR(attach)) {
+		ret = PTR_ERR(attach);
+		goto out_put;
+	}
+	sgt = hugedma_dma_buf_map(attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto out_detach;
+	}
+	ret = edu_xfer_sgt(edu, sgt, x);
+	hugedma_dma_buf_unmap(attach, sgt, DMA_BIDIRECTIONAL);
+out_detach:
+	dma_buf_detach(dmabuf, attach);
+out_put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+static void edu_release_held(struct hugedma_edu *edu)
+{
+	if (edu->held) {
+		hugedma_unmap(edu->held, edu->held_sgt);
+		hugedma_put(edu->held);
+		edu->held = NULL;
+	}
+}
+
+static int edu_hold(struct hugedma_edu *edu, struct hugedma_edu_xfer *x)
+{
+	struct hugedma_buffer *buf;
+	struct sg_table *sgt;
+
+	if (edu->held)
+		return -EBUSY;
+	buf = hugedma_get(x->name);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	sgt = hugedma_map(buf, &edu->pdev->dev, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		hugedma_put(buf);
+		return PTR_ERR(sgt);
+	}
+	edu->held = buf;
+	edu->held_sgt = sgt;
+	return 0;
+}
+
+static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct hugedma_edu_xfer x;
+	struct hugedma_edu *edu;
+	u64 dma[2];
+	int ret;
+
+	mutex_lock(&edu_dev_lock);
+	edu = edu_dev;
+	if (!edu) {
+		mutex_unlock(&edu_dev_lock);
+		return -ENODEV;
+	}
+	mutex_lock(&edu->lock);
+	if (cmd == HUGEDMA_EDU_RELEASE) {
+		edu_release_held(edu);
+		ret = 0;
+		goto out_unlock;
+	}
+	if (cmd == HUGEDMA_EDU_SET_DMA) {
+		ret = -EFAULT;
+		if (copy_from_user(dma, (void __user *)arg, sizeof(dma)))
+			goto out_unlock;
+		ret = dma_set_mask_and_coherent(&edu->pdev->dev, DMA_BIT_MASK(dma[0]));
+		if (!ret)
+			ret = hugedma_set_max_seg_size(&edu->pdev->dev, dma[1]);
+		goto out_unlock;
+	}
+	ret = -EFAULT;
+	if (copy_from_user(&x, (void __user *)arg, sizeof(x)))
+		goto out_unlock;
+	x.name[sizeof(x.name) - 1] = '\0';
+	switch (cmd) {
+	case HUGEDMA_EDU_RAW:
+		ret = edu_round_trip(edu, x.src, x.dst, x.len);
+		break;
+	case HUGEDMA_EDU_KAPI:
+		ret = edu_kapi(edu, &x);
+		break;
+	case HUGEDMA_EDU_DMABUF:
+		ret = edu_dmabuf(edu, &x);
+		break;
+	case HUGEDMA_EDU_HOLD:
+		ret = edu_hold(edu, &x);
+		break;
+	default:
+		ret = -ENOTTY;
+	}
+	if (!ret && _IOC_DIR(cmd) & _IOC_READ && copy_to_user((void __user *)arg, &x, sizeof(x)))
+		ret = -EFAULT;
+out_unlock:
+	mutex_unlock(&edu->lock);
+	mutex_unlock(&edu_dev_lock);
+	return ret;
+}
+
+static const struct file_operations edu_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = edu_ioctl,
+};
+
+static struct miscdevice edu_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "hugedma-edu",
+	.mode = 0600,
+	.fops = &edu_fops,
+};
+
+static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct hugedma_edu *edu;
+	int ret;
+
+	edu = devm_kzalloc(&pdev->dev, sizeof(*edu), GFP_KERNEL);
+	if (!edu)
+		return -ENOMEM;
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	ret = pcim_iomap_regions(pdev, BIT(0), KBUILD_MODNAME);
+	if (ret)
+		return ret;
+	pci_set_master(pdev);
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+	/* a scatter-gather engine would take long segments; PCI's default is 64 KB */
+	ret = hugedma_set_max_seg_size(&pdev->dev, SZ_1G);
+	if (ret)
+		return ret;
+	edu->pdev = pdev;
+	edu->regs = pcim_iomap_table(pdev)[0];
+	mutex_init(&edu->lock);
+	pci_set_drvdata(pdev, edu);
+
+	mutex_lock(&edu_dev_lock);
+	if (edu_dev) {
+		mutex_unlock(&edu_dev_lock);
+		return -EBUSY;
+	}
+	edu_dev = edu;
+	mutex_unlock(&edu_dev_lock);
+	return 0;
+}
+
+static void edu_remove(struct pci_dev *pdev)
+{
+	struct hugedma_edu *edu = pci_get_drvdata(pdev);
+
+	mutex_lock(&edu_dev_lock);
+	if (edu_dev == edu)
+		edu_dev = NULL;
+	mutex_unlock(&edu_dev_lock);
+	mutex_lock(&edu->lock);
+	edu_release_held(edu);
+	mutex_unlock(&edu->lock);
+}
+
+static const struct pci_device_id edu_ids[] = {
+	{ PCI_DEVICE(0x1234, 0x11e8) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, edu_ids);
+
+static struct pci_driver edu_driver = {
+	.name = KBUILD_MODNAME,
+	.id_table = edu_ids,
+	.probe = edu_probe,
+	.remove = edu_remove,
+};
+
+static int __init edu_init(void)
+{
+	int ret;
+
+	ret = misc_register(&edu_misc);
+	if (ret)
+		return ret;
+	ret = pci_register_driver(&edu_driver);
+	if (ret)
+		misc_deregister(&edu_misc);
+	return ret;
+}
+
+static void __exit edu_exit(void)
+{
+	pci_unregister_driver(&edu_driver);
+	misc_deregister(&edu_misc);
+}
+
+module_init(edu_init);
+module_exit(edu_exit);
+
+MODULE_DESCRIPTION("hugedma test consumer for QEMU's edu DMA device");
+MODULE_LICENSE("GPL");

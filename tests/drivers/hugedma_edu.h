@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/* ioctls of the hugedma_edu test driver, /dev/hugedma-edu (tests only) */
+#ifndef HUGEDMA_EDU_H
+#define HUGEDMA_EDU_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/*
+ * One round trip through the edu device: len bytes at src into edu's buffer,
+ * then back out to dst.  For RAW, src and dst are bus addresses; otherwise
+ * offsets into the buffer, whose bus addresses come back in src_dma/dst_dma.
+ */
+struct hugedma_edu_xfer {
+	char name[40];		/* KAPI, HOLD: the buffer's name */
+	__s32 fd;		/* DMABUF: a dma-buf fd */
+	__u32 len;		/* 1..4095 */
+	__u64 src;
+	__u64 dst;
+	__u64 src_dma;		/* out */
+	__u64 dst_dma;		/* out */
+};
+
+#define HUGEDMA_EDU_RAW		_IOWR('h', 0x40, struct hugedma_edu_xfer)
+#define HUGEDMA_EDU_KAPI	_IOWR('h', 0x41, struct hugedma_edu_xfer)
+#define HUGEDMA_EDU_DMABUF	_IOWR('h', 0x42, struct hugedma_edu_xfer)
+/* hold a kernel-API mapping of name until RELEASE, rmmod or unbind */
+#define HUGEDMA_EDU_HOLD	_IOW('h', 0x43, struct hugedma_edu_xfer)
+#define HUGEDMA_EDU_RELEASE	_IO('h', 0x44)
+/* the device's DMA mask in bits, and its max segment size in bytes */
+#define HUGEDMA_EDU_SET_DMA	_IOW('h', 0x45, __u64[2])
+
+#endif /* HUGEDMA_EDU_H */

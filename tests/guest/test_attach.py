@@ -1,0 +1,500 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Consumers: attachments through configfs, the in-kernel API and dma-bufs, proven by
+QEMU's edu DMA engine moving bytes at the published bus addresses, with and without an
+IOMMU (make check runs this file in both guests), plus hot-unplug and bad input."""
+import ctypes
+import errno
+import fcntl
+import mmap
+import os
+import pathlib
+import struct
+import subprocess
+import time
+
+import pytest
+
+import hugedma_test as h
+from test_chardev import cmmap, frames, libc
+
+pytestmark = pytest.mark.edu
+
+EDU_KO = pathlib.Path(os.environ.get("HUGEDMA_EDU_KO", h.REPO / "tests" / "drivers" / "hugedma_edu.ko"))
+XFER = struct.Struct("=40siIQQQQ")
+_IOWR = lambda nr, size: (3 << 30) | (size << 16) | (ord("h") << 8) | nr  # noqa: E731
+_IOW = lambda nr, size: (1 << 30) | (size << 16) | (ord("h") << 8) | nr  # noqa: E731
+EDU_RAW, EDU_KAPI, EDU_DMABUF = (_IOWR(n, XFER.size) for n in (0x40, 0x41, 0x42))
+EDU_HOLD = _IOW(0x43, XFER.size)
+EDU_RELEASE = (ord("h") << 8) | 0x44
+EDU_SET_DMA = _IOW(0x45, 16)
+IOC_EXPORT = (0xB8 << 8) | 0x01
+EXPORT = struct.Struct("=IIiI")
+LEN = 4095  # edu's window is 4 KB, and QEMU 7.2 aborts at exactly 4096
+
+
+def edu_bdf():
+    for d in pathlib.Path("/sys/bus/pci/devices").iterdir():
+        if h.read(d / "vendor").strip() == "0x1234" and h.read(d / "device").strip() == "0x11e8":
+            return d.name
+    return None
+
+
+IOMMU = any(pathlib.Path("/sys/class/iommu").glob("*")) if pathlib.Path(
+    "/sys/class/iommu").exists() else False
+
+
+def xfer(fd, cmd, name="", dmafd=-1, src=0, dst=0, length=LEN):
+    raw = bytearray(XFER.pack(name.encode(), dmafd, length, src, dst, 0, 0))
+    try:
+        fcntl.ioctl(fd, cmd, raw)
+    except OSError as e:
+        return e.errno, None, None
+    _, _, _, _, _, sdma, ddma = XFER.unpack(raw)
+    return 0, sdma, ddma
+
+
+def set_dma(fd, bits, max_seg):
+    fcntl.ioctl(fd, EDU_SET_DMA, struct.pack("=QQ", bits, max_seg))
+
+
+def export(buf_fd, flags=os.O_RDWR | os.O_CLOEXEC):
+    raw = bytearray(EXPORT.pack(16, flags, 0, 0))
+    fcntl.ioctl(buf_fd, IOC_EXPORT, raw)
+    return EXPORT.unpack(raw)[2]
+
+
+def dmesg():
+    return subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+
+
+class Edu:
+    """The test driver bound to edu, and an open /dev/hugedma-edu."""
+
+    def __init__(self, bdf):
+        self.bdf = bdf
+        self.fd = -1
+        self.load()
+
+    def load(self):
+        subprocess.run(["insmod", str(EDU_KO)], check=True)
+        self.fd = os.open("/dev/hugedma-edu", os.O_RDWR)
+        set_dma(self.fd, 64, 1 << 30)
+
+    def unload(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        return subprocess.run(["rmmod", "hugedma_edu"], capture_output=True, text=True)
+
+    # tests unpack it as (fd, bdf); fd is read at unpacking time
+    def __iter__(self):
+        return iter((self.fd, self.bdf))
+
+
+@pytest.fixture(scope="module")
+def edu_mod():
+    bdf = edu_bdf()
+    assert bdf, "no edu device: run this file in a guest started with tests/vm/run --edu"
+    h.load()
+    e = Edu(bdf)
+    yield e
+    r = e.unload()
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture
+def edu(edu_mod):
+    if edu_mod.fd < 0:
+        edu_mod.load()
+    set_dma(edu_mod.fd, 64, 1 << 30)
+    return edu_mod
+
+
+@pytest.fixture(scope="module")
+def big(edu_mod):
+    """A multi-GB buffer of 1 GB pages, enabled and mapped in this process."""
+    nr = h.pool(h.SZ_1G)["free_hugepages"]
+    assert nr >= 2, "needs a guest with at least 2 free 1 GB pages (--hugepages-1g)"
+    b = h.Buffer("edubig")
+    os.mkdir(b.dir)
+    assert b.write("size", f"{nr}G") == 0
+    assert b.enable() == 0
+    fd = os.open(f"/dev/hugedma/{b.name}", os.O_RDWR)
+    m = mmap.mmap(fd, nr << 30, mmap.MAP_SHARED)
+    yield b, m, nr, fd
+    m.close()
+    os.close(fd)
+    b.remove()
+
+
+def offsets(nr):
+    """(src, dst) near both ends of every 1 GB page."""
+    out = []
+    for i in range(nr):
+        lo, hi = i * h.SZ_1G + 64, (i + 1) * h.SZ_1G - LEN - 64
+        out += [(lo, hi), (hi, lo)]
+    return out
+
+
+def check_round_trips(m, nr, do):
+    """do(src, dst) -> (err, src_bus, dst_bus); bytes must arrive intact."""
+    buses = []
+    for k, (src, dst) in enumerate(offsets(nr)):
+        pattern = bytes((k * 7 + i * 13 + 1) & 0xFF for i in range(LEN))
+        m[src:src + LEN] = pattern
+        m[dst:dst + LEN] = bytes(LEN)
+        err, sbus, dbus = do(src, dst)
+        assert err == 0, os.strerror(err)
+        assert m[dst:dst + LEN] == pattern, f"round trip {src:#x} -> {dst:#x} corrupted"
+        buses.append((src, sbus))
+    return buses
+
+
+def check_bus_vs_phys(b, buses):
+    phys = b.phys_addrs()
+    for off, bus in buses:
+        if bus is None:
+            continue
+        p = phys[off >> 30] + (off & (h.SZ_1G - 1))
+        if IOMMU:
+            assert bus != p, f"bus address {bus:#x} equals the physical one behind an IOMMU"
+        else:
+            assert bus == p
+
+
+def segments(b, att):
+    d = b.dev / "attachments" / att
+    addrs = [int(x, 16) for x in h.read(d / "dma_addrs").split()]
+    lens = [int(x) for x in h.read(d / "dma_lengths").split()]
+    return addrs, lens
+
+
+def bus_of(addrs, lens, off):
+    pos = 0
+    for a, n in zip(addrs, lens):
+        if pos <= off and off + LEN <= pos + n:
+            return a + off - pos
+        pos += n
+    raise AssertionError(f"offset {off:#x} straddles DMA segments")
+
+
+# ------------------------------------------------------------- three ways to DMA
+
+
+def test_round_trip_kernel_api(edu, big):
+    fd, bdf = edu
+    b, m, nr, _ = big
+    buses = check_round_trips(m, nr, lambda s, d: xfer(fd, EDU_KAPI, name=b.name, src=s, dst=d))
+    check_bus_vs_phys(b, buses)
+    assert not (b.dev / "attachments" / bdf).exists(), "kernel mapping outlived unmap"
+
+
+def test_round_trip_dmabuf(edu, big):
+    fd, bdf = edu
+    b, m, nr, bfd = big
+    dfd = export(bfd)
+    try:
+        info = h.read(f"/proc/self/fdinfo/{dfd}")
+        assert f"name:\t{b.name}" in info
+        assert b.disable() == errno.EBUSY, "a live dma-buf must keep the buffer enabled"
+        buses = check_round_trips(m, nr, lambda s, d: xfer(fd, EDU_DMABUF, dmafd=dfd,
+                                                           src=s, dst=d))
+        check_bus_vs_phys(b, buses)
+    finally:
+        os.close(dfd)
+
+
+def test_round_trip_from_sysfs_addresses(edu, big):
+    fd, bdf = edu
+    b, m, nr, _ = big
+    att = b.dir / "attachments" / bdf
+    os.mkdir(att)
+    try:
+        assert h.read(att / "state").strip() == "disabled"
+        assert h.write(att / "enable", "1") == 0
+        assert h.read(att / "state").strip() == "mapped"
+        d = b.dev / "attachments" / bdf
+        assert h.read(d / "state").strip() == "mapped"
+        assert h.read(d / "direction").strip() == "bidirectional"
+        assert h.read(d / "iommu").strip() == ("translated" if IOMMU else "direct")
+        for f in ("dma_addrs", "dma_lengths"):
+            assert os.stat(d / f).st_mode & 0o777 == 0o400
+        addrs, lens = segments(b, bdf)
+        assert int(h.read(d / "nr_segments")) == len(addrs) == len(lens)
+        assert sum(lens) == nr << 30
+        buses = check_round_trips(m, nr, lambda s, dd: xfer(
+            fd, EDU_RAW, src=bus_of(addrs, lens, s), dst=bus_of(addrs, lens, dd))[:1]
+            + (bus_of(addrs, lens, s), None))
+        check_bus_vs_phys(b, buses)
+        assert b.disable() == errno.EBUSY
+        with pytest.raises(OSError) as e:
+            os.rmdir(att)
+        assert e.value.errno == errno.EBUSY
+        assert h.write(att / "enable", "0") == 0
+        assert not d.exists()
+    finally:
+        h.write(att / "enable", "0")
+        os.rmdir(att)
+
+
+# ------------------------------------------------------------- segments and masks
+
+
+def test_max_segment_size_is_honoured(edu, mkbuf):
+    fd, bdf = edu
+    b = mkbuf(page_size="2M", size="8M")
+    assert b.enable() == 0
+    att = b.dir / "attachments" / bdf
+    os.mkdir(att)
+    try:
+        set_dma(fd, 64, 64 << 10)
+        assert h.write(att / "enable", "1") == 0
+        addrs, lens = segments(b, bdf)
+        assert max(lens) <= 64 << 10 and sum(lens) == 8 << 20
+        assert h.write(att / "enable", "0") == 0
+        set_dma(fd, 64, 1 << 30)
+        assert h.write(att / "enable", "1") == 0
+        addrs, lens = segments(b, bdf)
+        assert sum(lens) == 8 << 20
+        assert len(lens) <= 4, "2 MB pages should not be split with a 1 GB max segment"
+        assert h.write(att / "enable", "0") == 0
+    finally:
+        set_dma(fd, 64, 1 << 30)
+        h.write(att / "enable", "0")
+        os.rmdir(att)
+
+
+def test_dma_mask_is_honoured(edu, mkbuf):
+    fd, bdf = edu
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    high = min(b.phys_addrs()) + (4 << 20) > (1 << 28)
+    att = b.dir / "attachments" / bdf
+    os.mkdir(att)
+    try:
+        set_dma(fd, 28, 1 << 30)
+        rc = h.write(att / "enable", "1")
+        if IOMMU:
+            assert rc == 0
+            addrs, lens = segments(b, bdf)
+            assert all(a + n <= 1 << 28 for a, n in zip(addrs, lens))
+        else:
+            assert high, "pages below 256 MB: the guest layout changed"
+            assert rc == errno.ERANGE, "an unreachable page must fail the map, not truncate"
+            assert h.read(att / "state").strip() == "disabled"
+    finally:
+        h.write(att / "enable", "0")
+        set_dma(fd, 64, 1 << 30)
+        os.rmdir(att)
+
+
+# ------------------------------------------------------------- bad input and users
+
+
+@pytest.mark.parametrize("name,err", [("foo", errno.EINVAL), ("0000:00:3.0", errno.EINVAL),
+                                      ("0:00:03.0", errno.EINVAL), ("0000:00:03.8", errno.EINVAL),
+                                      ("0000:00:10.0x", errno.EINVAL),
+                                      ("0000:00:1F.0", errno.EINVAL),
+                                      ("0000:42:00.0", errno.ENODEV)])
+def test_bad_attachment_names(mkbuf, name, err):
+    b = mkbuf(page_size="2M", size="2M")
+    with pytest.raises(OSError) as e:
+        os.mkdir(b.dir / "attachments" / name)
+    assert e.value.errno == err
+
+
+def test_attachment_rules(edu, mkbuf):
+    fd, bdf = edu
+    b = mkbuf(page_size="2M", size="4M")
+    att = b.dir / "attachments" / bdf
+    os.mkdir(att)
+    try:
+        with pytest.raises(OSError) as e:
+            os.mkdir(att)
+        assert e.value.errno == errno.EEXIST
+        assert h.write(att / "enable", "1") == errno.EINVAL, "buffer disabled"
+        assert h.write(att / "direction", "sideways") == errno.EINVAL
+        assert h.write(att / "direction", "to_device") == 0
+        assert h.read(att / "direction").strip() == "to_device"
+        assert b.enable() == 0
+        assert h.write(att / "enable", "1") == 0
+        assert h.write(att / "enable", "1") == 0  # no-op
+        assert h.read(b.dev / "attachments" / bdf / "direction").strip() == "to_device"
+        assert h.write(att / "direction", "from_device") == errno.EBUSY
+        # the same device through the kernel API: one mapping per device
+        assert xfer(fd, EDU_HOLD, name=b.name)[0] == errno.EEXIST
+        with pytest.raises(OSError) as e:
+            os.rmdir(b.dir)
+        assert e.value.errno in (errno.ENOTEMPTY, errno.EBUSY)
+        assert h.write(att / "enable", "0") == 0
+        assert h.write(att / "enable", "0") == 0  # no-op
+    finally:
+        h.write(att / "enable", "0")
+        os.rmdir(att)
+
+
+def test_kernel_user_keeps_buffer_enabled(edu, mkbuf):
+    fd, bdf = edu
+    b = mkbuf(page_size="2M", size="4M")
+    assert xfer(fd, EDU_HOLD, name=b.name)[0] == errno.ENODEV, "not enabled yet"
+    assert xfer(fd, EDU_HOLD, name="nosuchbuffer")[0] == errno.ENOENT
+    assert b.enable() == 0
+    assert xfer(fd, EDU_HOLD, name=b.name)[0] == 0
+    try:
+        d = b.dev / "attachments" / bdf
+        assert h.read(d / "state").strip() == "mapped"
+        assert b.disable() == errno.EBUSY
+        with pytest.raises(OSError) as e:
+            os.rmdir(b.dir)
+        assert e.value.errno == errno.EBUSY
+        r = subprocess.run(["rmmod", "hugedma"], capture_output=True)
+        assert r.returncode != 0
+    finally:
+        fcntl.ioctl(fd, EDU_RELEASE)
+    assert b.disable() == 0
+
+
+def test_rmmod_of_the_consumer_releases_its_mapping(edu, mkbuf):
+    fd, bdf = edu
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    assert xfer(fd, EDU_HOLD, name=b.name)[0] == 0
+    assert b.disable() == errno.EBUSY
+    r = edu.unload()
+    assert r.returncode == 0, r.stderr
+    assert not (b.dev / "attachments" / bdf).exists()
+    assert b.disable() == 0
+
+
+def test_dmabuf_export_rules(edu, mkbuf):
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    bfd = os.open(f"/dev/hugedma/{b.name}", os.O_RDWR)
+    try:
+        for argsz, flags, err in ((15, os.O_RDWR, errno.EINVAL), (16, 0o777777, errno.EINVAL)):
+            raw = bytearray(EXPORT.pack(argsz, flags, 0, 0))
+            with pytest.raises(OSError) as e:
+                fcntl.ioctl(bfd, IOC_EXPORT, raw)
+            assert e.value.errno == err
+        assert libc.ioctl(bfd, IOC_EXPORT, 8) == -1
+        assert ctypes.get_errno() == errno.EFAULT
+        dfd = export(bfd)
+        try:
+            # the dma-buf core picks no huge-aligned address: an unaligned one is refused
+            with pytest.raises(OSError) as e:
+                mmap.mmap(dfd, 4 << 20, mmap.MAP_SHARED)
+            assert e.value.errno == errno.EINVAL
+            # at an aligned address, the dma-buf maps the buffer's own pages
+            win, _ = cmmap(8 << 20, 0, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1)
+            at = (win + h.SZ_2M - 1) // h.SZ_2M * h.SZ_2M
+            try:
+                p, err = cmmap(4 << 20, mmap.PROT_READ | mmap.PROT_WRITE,
+                               mmap.MAP_SHARED | 0x10, dfd, addr=at)
+                assert err == 0, os.strerror(err)
+                ctypes.memset(p, 0x44, 4 << 20)
+                assert frames(p, 2, h.SZ_2M) == b.phys_addrs()
+            finally:
+                libc.munmap(win, 8 << 20)
+            os.close(bfd)
+            bfd = -1
+            assert b.disable() == errno.EBUSY
+        finally:
+            os.close(dfd)
+        assert b.disable() == 0
+    finally:
+        if bfd >= 0:
+            os.close(bfd)
+
+
+# ------------------------------------------------------------- unplug and stale DMA
+
+
+def test_stale_dma_after_unmap_is_faulted(edu, mkbuf):
+    if not IOMMU:
+        pytest.skip("stale-IOVA faults need an IOMMU; this guest has none (the --iommu "
+                    "tier runs this test)")
+    fd, bdf = edu
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    att = b.dir / "attachments" / bdf
+    os.mkdir(att)
+    bfd = os.open(f"/dev/hugedma/{b.name}", os.O_RDWR)
+    m = mmap.mmap(bfd, 4 << 20, mmap.MAP_SHARED)
+    try:
+        assert h.write(att / "enable", "1") == 0
+        addrs, lens = segments(b, bdf)
+        stale = bus_of(addrs, lens, 8192)
+        assert h.write(att / "enable", "0") == 0
+        m[8192:8192 + LEN] = b"\x5a" * LEN
+        before = dmesg().count("DMAR")
+        xfer(fd, EDU_RAW, src=stale, dst=stale)
+        time.sleep(0.2)
+        assert dmesg().count("DMAR") > before, "no IOMMU fault for DMA to an unmapped IOVA"
+        assert m[8192:8192 + LEN] == b"\x5a" * LEN
+    finally:
+        m.close()
+        os.close(bfd)
+        h.write(att / "enable", "0")
+        os.rmdir(att)
+
+
+def test_driver_unbind_and_device_removal_unmap(edu, mkbuf):
+    fd, bdf = edu
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    att = b.dir / "attachments" / bdf
+    os.mkdir(att)
+    drv = pathlib.Path("/sys/bus/pci/drivers/hugedma_edu")
+    try:
+        # driver unbind while the configfs attachment is mapped
+        assert h.write(att / "enable", "1") == 0
+        assert h.write(drv / "unbind", bdf) == 0
+        assert h.read(att / "state").strip() == "removed"
+        assert h.read(b.dev / "attachments" / bdf / "state").strip() == "removed"
+        assert int(h.read(b.dev / "attachments" / bdf / "nr_segments")) == 0
+        assert h.write(att / "enable", "1") == errno.ENODEV
+        assert h.write(drv / "bind", bdf) == 0
+        # the buffer stays intact and can be disabled; the attachment can go
+        assert b.disable() == 0
+        assert h.write(att / "enable", "0") == 0
+        os.rmdir(att)
+        # device removal while the kernel API holds a mapping
+        assert b.enable() == 0
+        assert xfer(fd, EDU_HOLD, name=b.name)[0] == 0
+        assert h.write(f"/sys/bus/pci/devices/{bdf}/remove", "1") == 0
+        assert not (b.dev / "attachments" / bdf).exists() or \
+            h.read(b.dev / "attachments" / bdf / "state").strip() == "removed"
+        assert b.disable() == 0
+    finally:
+        if not pathlib.Path(f"/sys/bus/pci/devices/{bdf}").exists():
+            h.write("/sys/bus/pci/rescan", "1")
+        if att.exists():
+            h.write(att / "enable", "0")
+            os.rmdir(att)
+        set_dma(fd, 64, 1 << 30)
+
+
+def test_device_owned_by_vfio_is_refused(edu, mkbuf):
+    if not IOMMU:
+        pytest.skip("vfio-pci binds only behind an IOMMU; this guest has none (the --iommu "
+                    "tier runs this test)")
+    fd, bdf = edu
+    subprocess.run(["modprobe", "vfio-pci"], check=True)
+    dev = pathlib.Path(f"/sys/bus/pci/devices/{bdf}")
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    att = b.dir / "attachments" / bdf
+    assert h.write(dev / "driver_override", "vfio-pci") == 0
+    assert h.write("/sys/bus/pci/drivers/hugedma_edu/unbind", bdf) == 0
+    try:
+        assert h.write("/sys/bus/pci/drivers/vfio-pci/bind", bdf) == 0
+        os.mkdir(att)
+        with h.KernelLog() as log:
+            assert h.write(att / "enable", "1") == errno.EBUSY
+            assert any("owned by user space (vfio)" in ln for ln in log.lines())
+        assert h.read(att / "state").strip() == "disabled"
+        os.rmdir(att)
+    finally:
+        h.write("/sys/bus/pci/drivers/vfio-pci/unbind", bdf)
+        h.write(dev / "driver_override", "\n")
+        h.write("/sys/bus/pci/drivers/hugedma_edu/bind", bdf)
