@@ -334,7 +334,9 @@ def test_dma_mask_is_honoured(edu, mkbuf):
                                       ("0:00:03.0", errno.EINVAL), ("0000:00:03.8", errno.EINVAL),
                                       ("0000:00:10.0x", errno.EINVAL),
                                       ("0000:00:1F.0", errno.EINVAL),
-                                      ("0000:42:00.0", errno.ENODEV)])
+                                      ("0000:42:00.0", errno.ENODEV),
+                                      ("10000:00:10.0", errno.ENODEV),   # VMD domains parse
+                                      ("010000:00:10.0", errno.EINVAL)])
 def test_bad_attachment_names(mkbuf, name, err):
     b = mkbuf(page_size="2M", size="2M")
     with pytest.raises(OSError) as e:
