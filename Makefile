@@ -6,7 +6,8 @@
 #   make check           install what is missing, build, run every test tier in guests
 #   make demo            build, boot a guest with 1 GB pages, provision and show a buffer
 #   make lint            checkpatch --strict on the module, schema and ABI docs in step
-#   make install         modules_install + userspace install (on a real machine)
+#   make install         modules_install + userspace and admin/ install (on a real machine)
+#   make uninstall       undo make install
 #   make module KERNEL=6.12
 #                        build build/kernels/KVER/hugedma.ko for one test kernel:
 #                        6.1, 6.12, sid (unstable's newest, built in its cached
@@ -31,7 +32,7 @@ CHECKPATCH_DIR := $(CACHE)/checkpatch
 CHECKPATCH := $(CHECKPATCH_DIR)/scripts/checkpatch.pl
 MODULE_SOURCES := $(wildcard module/*.c module/*.h module/include/*.h module/include/uapi/*.h)
 
-.PHONY: all module kernels userspace check demo lint docs install clean deps
+.PHONY: all module kernels userspace check demo lint docs install uninstall clean deps
 
 all: module userspace
 
@@ -50,6 +51,7 @@ kernels:
 
 userspace:
 	$(MAKE) -C userspace
+	$(MAKE) -C admin PREFIX=$(PREFIX)
 
 deps:
 	tests/deps
@@ -86,9 +88,18 @@ docs:
 install: all
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	$(MAKE) -C userspace install PREFIX=$(PREFIX)
+	$(MAKE) -C admin install PREFIX=$(PREFIX)
+
+# for sites without DKMS (which removes its own copy with dkms remove)
+uninstall:
+	rm -f /lib/modules/$(KVER)/updates/hugedma.ko /lib/modules/$(KVER)/extra/hugedma.ko
+	depmod $(KVER)
+	$(MAKE) -C userspace uninstall PREFIX=$(PREFIX)
+	$(MAKE) -C admin uninstall PREFIX=$(PREFIX)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
 		find . -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs rm -f
 	$(MAKE) -C userspace clean
+	$(MAKE) -C admin clean
 	rm -rf build

@@ -269,14 +269,17 @@ static const struct config_item_type hugedma_att_type = {
 	.ct_owner = THIS_MODULE,
 };
 
-/* "DDDD:BB:DD.F" in the kernel's own spelling, else -EINVAL; -ENODEV if absent */
+/*
+ * "DDDD:BB:DD.F" in the kernel's own spelling (a domain may have more than
+ * four digits, as behind Intel VMD), else -EINVAL; -ENODEV if absent.
+ */
 static int hugedma_pci_lookup(const char *name, struct pci_dev **pdev)
 {
 	unsigned int domain, bus, slot, fn;
-	char canon[16];
+	char canon[24];
 	int n = 0;
 
-	if (sscanf(name, "%4x:%2x:%2x.%1x%n", &domain, &bus, &slot, &fn, &n) != 4 ||
+	if (sscanf(name, "%8x:%2x:%2x.%1x%n", &domain, &bus, &slot, &fn, &n) != 4 ||
 	    name[n] || slot > 0x1f || fn > 7)
 		return -EINVAL;
 	snprintf(canon, sizeof(canon), "%04x:%02x:%02x.%x", domain, bus, slot, fn);

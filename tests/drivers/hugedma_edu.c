@@ -219,6 +219,10 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case HUGEDMA_EDU_RAW:
 		ret = edu_round_trip(edu, x.src, x.dst, x.len);
 		break;
+	case HUGEDMA_EDU_READ:
+		ret = x.len && x.len <= EDU_BUF_MAX ? edu_dma(edu, x.src, EDU_BUF, x.len, false) :
+			-EINVAL;
+		break;
 	case HUGEDMA_EDU_KAPI:
 		ret = edu_kapi(edu, &x);
 		break;

@@ -27,6 +27,8 @@ struct hugedma_edu_xfer {
 /* hold a kernel-API mapping of name until RELEASE, rmmod or unbind */
 #define HUGEDMA_EDU_HOLD	_IOW('h', 0x43, struct hugedma_edu_xfer)
 #define HUGEDMA_EDU_RELEASE	_IO('h', 0x44)
+/* RAW's first half only: len bytes at bus address src into edu (reads memory) */
+#define HUGEDMA_EDU_READ	_IOWR('h', 0x46, struct hugedma_edu_xfer)
 /* the device's DMA mask in bits, and its max segment size in bytes */
 #define HUGEDMA_EDU_SET_DMA	_IOW('h', 0x45, __u64[2])
 

@@ -23,6 +23,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "numa: needs a guest with two or more NUMA nodes")
     config.addinivalue_line("markers", "gigantic(n): needs n free 1 GB pool pages")
     config.addinivalue_line("markers", "edu: needs QEMU's edu device (tests/vm/run --edu)")
+    config.addinivalue_line("markers", "iommu: needs an IOMMU (tests/vm/run --iommu)")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,0 +1,637 @@
+# SPDX-License-Identifier: GPL-2.0
+"""hugedmactl, the administration tool: every subcommand run as a real binary, its
+--json output parsed, its exit codes (0, 1 with the kernel's errno and the refusing
+attribute, 2 for usage), and save/restore: round trip, idempotence, --dry-run, and a
+failed restore that leaves nothing behind.
+
+The attach/detach tests need QEMU's edu device (tests/vm/run --edu; marked edu), with
+the hugedma_edu test driver bound so that, as with a real consumer, the device's DMA
+mask is its driver's (64 bits), not the 32-bit default of a device without a driver."""
+import fcntl
+import json
+import os
+import pathlib
+import subprocess
+import threading
+import time
+
+import pytest
+
+import hugedma_test as h
+
+TOOL = h.REPO / "userspace" / "hugedmactl"
+LOCK = pathlib.Path("/run/hugedma/hugedmactl.lock")
+EDU_ID = ("0x1234", "0x11e8")
+
+
+def run(*args, timeout=120):
+    return subprocess.run([str(TOOL), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def ok(*args):
+    r = run(*args)
+    assert r.returncode == 0, f"hugedmactl {' '.join(map(str, args))}: rc {r.returncode}\n{r.stderr}"
+    return r
+
+
+def js(*args):
+    return json.loads(ok("--json", *args).stdout)
+
+
+def free2m():
+    return h.pool(h.SZ_2M)["free_hugepages"]
+
+
+def remove_everything(name):
+    """Undo whatever a test's hugedmactl runs left: attachments, enable, directory."""
+    d = h.BUFFERS / name
+    if not d.exists():
+        return
+    att = d / "attachments"
+    for a in sorted(att.iterdir()) if att.exists() else []:
+        h.write(a / "enable", "0")
+        os.rmdir(a)
+    h.write(d / "enable", "0")
+    os.rmdir(d)
+
+
+@pytest.fixture
+def names():
+    """Factory of fresh buffer names; every buffer of those names is removed after the test."""
+    made = []
+
+    def make():
+        made.append(f"ctl{os.getpid() % 1000}-{len(made)}")
+        return made[-1]
+
+    yield make
+    for n in reversed(made):
+        remove_everything(n)
+
+
+def stripped_show(name):
+    """show --json without what a fresh allocation changes (addresses, users)."""
+    s = js("show", name)
+    s.pop("phys_addrs")
+    s.pop("users")
+    for a in s["attachments"]:
+        a["segments"] = [seg["length"] for seg in a["segments"] or []]
+    return s
+
+
+# ---------------------------------------------------------------- usage: exit 2
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["frobnicate"],
+    ["create", "x"],                                # --size is required
+    ["create", "x", "--size", "2M", "--bogus"],     # unknown option
+    ["create", "--size", "2M"],                     # no name
+    ["destroy"],
+    ["enable", "a", "b"],
+    ["show", "--bogus"],
+    ["list", "extra"],
+    ["attach", "x"],
+    ["attach", "x", "0000:00:00.0", "--sideways"],
+    ["detach", "x"],
+    ["restore"],
+    ["restore", "--frob", "f"],
+    ["save", "a", "b"],
+    ["show", "a/b"],
+])
+def test_usage_errors_exit_2(args):
+    r = run(*args)
+    assert r.returncode == 2, r
+    assert "usage:" in r.stderr
+    assert r.stdout == ""
+
+
+def test_help_exits_0():
+    r = run("--help")
+    assert r.returncode == 0 and "restore" in r.stdout
+
+
+# ---------------------------------------------------------------- create, show, list, destroy
+
+def test_create_show_list_destroy(names):
+    name = names()
+    free = free2m()
+    r = ok("create", name, "--size", "6M", "--page-size", "2M")
+    assert free2m() == free - 3
+    assert h.read(h.BUFFERS / name / "state").strip() == "enabled"
+
+    listed = {b["name"]: b for b in js("list")["buffers"]}
+    b = listed[name]
+    assert b == {**b, "state": "enabled", "enabled": True, "size": 6 << 20,
+                 "page_size": h.SZ_2M, "numa_node": -1, "nr_pages": 3, "source": "pool",
+                 "configfs": True}
+    assert name in ok("list").stdout
+
+    s = js("show", name)
+    phys = [int(x, 16) for x in h.read(h.CLASS / name / "phys_addrs").split()]
+    assert [int(x, 16) for x in s["phys_addrs"]] == phys
+    assert s["nr_pages"] == 3 and s["attachments"] == [] and s["users"] == []
+    human = ok("show", name).stdout
+    assert "6M" in human and f"0x{phys[0]:016x}" in human
+
+    r = ok("destroy", name)
+    assert not (h.BUFFERS / name).exists()
+    assert free2m() == free
+    assert r.stderr == ""
+
+
+def test_show_lists_users(names, mkbuf):
+    b = mkbuf(size="2M", page_size="2M")
+    assert b.enable() == 0
+    fd = os.open(f"/dev/hugedma/{b.name}", os.O_RDONLY)
+    try:
+        users = js("show", b.name)["users"]
+        assert {"pid": os.getpid(), "comm": pathlib.Path("/proc/self/comm").read_text().strip()} \
+            in users
+        r = run("disable", b.name)
+        assert r.returncode == 1
+        assert f"{h.BUFFERS}/{b.name}/enable: Device or resource busy" in r.stderr
+    finally:
+        os.close(fd)
+    ok("disable", b.name)
+
+
+def test_enable_disable(mkbuf):
+    b = mkbuf(size="4M", page_size="2M")
+    free = free2m()
+    ok("enable", b.name)
+    ok("enable", b.name)        # the current value succeeds
+    assert b.read("state") == "enabled" and free2m() == free - 2
+    ok("disable", b.name)
+    assert b.read("state") == "disabled" and free2m() == free
+    assert js("disable", b.name)["ok"] is True
+
+
+@pytest.mark.parametrize("opts, attr, err", [
+    (["--size", "1.5G"], "size", "Invalid argument"),
+    (["--size", "abc"], "size", "Invalid argument"),
+    (["--size", "0"], "size", "Invalid argument"),
+    (["--size", "3M", "--page-size", "2M"], "size", "Invalid argument"),
+    (["--size", "99999999999T"], "size", "Numerical result out of range"),
+    (["--size", "2M", "--page-size", "4M"], "page_size", "Invalid argument"),
+    (["--size", "2M", "--page-size", "2M", "--node", "2147483647"], "numa_node",
+     "No such device"),
+    (["--size", "2M", "--page-size", "2M", "--node", "-2"], "numa_node", "Invalid argument"),
+])
+def test_create_bad_values_name_the_attribute(names, opts, attr, err):
+    name = names()
+    r = run("create", name, *opts)
+    assert r.returncode == 1, r
+    assert f"hugedmactl: {h.BUFFERS}/{name}/{attr}: {err}\n" in r.stderr
+    assert not (h.BUFFERS / name).exists(), "a failed create left its directory"
+
+
+def test_create_bad_name_is_the_kernels_refusal():
+    r = run("create", "Bad", "--size", "2M", "--page-size", "2M")
+    assert r.returncode == 1
+    assert f"{h.BUFFERS}/Bad: Invalid argument" in r.stderr
+
+
+def test_create_beyond_the_pool_keeps_nothing(names):
+    name = names()
+    free = free2m()
+    r = run("--json", "create", name, "--size", f"{(free + 1) * 2}M", "--page-size", "2M")
+    assert r.returncode == 1
+    assert f"{h.BUFFERS}/{name}/enable: No space left on device" in r.stderr
+    out = json.loads(r.stdout)
+    assert out["ok"] is False and out["error"]["errno"] == "ENOSPC"
+    assert out["error"]["path"] == f"{h.BUFFERS}/{name}/enable"
+    assert [u["path"] for u in out["rolled_back"]] == [str(h.BUFFERS / name)]
+    assert not (h.BUFFERS / name).exists() and free2m() == free
+
+
+def test_create_exists(names):
+    name = names()
+    ok("create", name, "--size", "2M", "--page-size", "2M")
+    r = run("create", name, "--size", "2M", "--page-size", "2M")
+    assert r.returncode == 1 and f"{h.BUFFERS}/{name}: File exists" in r.stderr
+    assert h.read(h.BUFFERS / name / "state").strip() == "enabled", "the original was touched"
+
+
+def test_create_on_node_0(names):
+    name = names()
+    ok("create", name, "--size", "2M", "--page-size", "2M", "--node", "0")
+    s = js("show", name)
+    assert s["numa_node"] == 0 and s["pages_node"] == 0
+
+
+@pytest.mark.parametrize("args", [["show", "nosuch"], ["enable", "nosuch"],
+                                  ["disable", "nosuch"], ["destroy", "nosuch"],
+                                  ["detach", "nosuch", "0000:00:00.0"]])
+def test_unknown_buffer_exit_1(args):
+    r = run(*args)
+    assert r.returncode == 1
+    assert f"{h.BUFFERS}/nosuch" in r.stderr and "No such file or directory" in r.stderr
+
+
+def test_not_root_is_explained(names):
+    name = names()
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        str(TOOL), "create", name, "--size", "2M"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "needs root" in r.stderr
+    assert not (h.BUFFERS / name).exists()
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        str(TOOL), "--json", "list"], capture_output=True, text=True)
+    assert r.returncode == 0 and "buffers" in json.loads(r.stdout)
+
+
+# ---------------------------------------------------------------- pool
+
+def test_pool(mkbuf):
+    b = mkbuf(size="6M", page_size="2M")
+    assert b.enable() == 0
+    p = {x["page_size"]: x for x in js("pool")["pools"]}
+    assert set(p) == {h.SZ_1G, h.SZ_2M}
+    for ps, x in p.items():
+        kernel = h.pool(ps)
+        assert (x["total"], x["free"], x["reserved"], x["surplus"]) == (
+            kernel["nr_hugepages"], kernel["free_hugepages"], kernel["resv_hugepages"],
+            kernel["surplus_hugepages"])
+        assert [n["node"] for n in x["nodes"]] == h.node_ids()
+        for n in x["nodes"]:
+            assert n["free"] == h.node_free(n["node"], ps)
+    assert p[h.SZ_2M]["hugedma"] == 3 and p[h.SZ_1G]["hugedma"] == 0
+    assert sum(n["hugedma"] for n in p[h.SZ_2M]["nodes"]) == 3
+    human = ok("pool").stdout
+    assert human.splitlines()[0].split() == ["PAGE", "NODE", "TOTAL", "FREE", "RESV",
+                                             "SURPLUS", "HUGEDMA"]
+
+
+# ---------------------------------------------------------------- concurrency
+
+def test_concurrent_runs(names):
+    todo = [names() for _ in range(6)]
+    free = free2m()
+    results = [None] * len(todo)
+
+    def go(i):
+        results[i] = run("create", todo[i], "--size", "2M", "--page-size", "2M")
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(todo))]
+    for t in threads:
+        t.start()
+    for _ in range(3):
+        assert run("list").returncode == 0
+    for t in threads:
+        t.join()
+    assert [r.returncode for r in results] == [0] * len(todo), [r.stderr for r in results]
+    assert free2m() == free - len(todo)
+
+
+def test_changes_wait_for_the_lock(names):
+    name = names()
+    LOCK.parent.mkdir(exist_ok=True)
+    with open(LOCK, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        p = subprocess.Popen([str(TOOL), "create", name, "--size", "2M", "--page-size", "2M"])
+        time.sleep(1.0)
+        assert p.poll() is None, "create ran while another hugedmactl held the lock"
+        assert not (h.BUFFERS / name).exists()
+        fcntl.flock(f, fcntl.LOCK_UN)
+    assert p.wait(timeout=60) == 0
+    assert (h.BUFFERS / name).exists()
+
+
+# ---------------------------------------------------------------- save and restore
+
+def saved(tmp_path, data, name="config.json"):
+    p = tmp_path / name
+    p.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return p
+
+
+def test_save_restore_round_trip(names, tmp_path):
+    a, b = names(), names()
+    ok("create", a, "--size", "4M", "--page-size", "2M", "--node", "0")
+    ok("create", b, "--size", "6M", "--page-size", "2M")
+    ok("disable", b)
+    before = {n: stripped_show(n) for n in (a, b)}
+    free = free2m()
+
+    cfg = tmp_path / "hugedma.json"
+    ok("save", cfg)
+    data = json.loads(cfg.read_text())
+    assert data["format"] == "hugedma-config/1"
+    mine = [x for x in data["buffers"] if x["name"] in (a, b)]
+    assert mine == [
+        {"name": a, "size": 4 << 20, "page_size": h.SZ_2M, "numa_node": 0, "enable": True,
+         "attachments": []},
+        {"name": b, "size": 6 << 20, "page_size": h.SZ_2M, "numa_node": -1, "enable": False,
+         "attachments": []},
+    ]
+    assert json.loads(ok("save").stdout) == data      # stdout without FILE
+
+    ok("destroy", a)
+    ok("destroy", b)
+    assert free2m() == free + 2
+
+    dry = js("restore", "--dry-run", cfg)
+    assert dry["ok"] and dry["dry_run"]
+    assert {"action": "create", "buffer": a} in dry["actions"]
+    assert {"action": "enable", "buffer": a} in dry["actions"]
+    assert not (h.BUFFERS / a).exists() and not (h.BUFFERS / b).exists()
+    assert free2m() == free + 2, "--dry-run changed the pool"
+
+    r = ok("restore", cfg)
+    assert f"create {a}" in r.stdout and f"enable {a}" in r.stdout
+    assert {n: stripped_show(n) for n in (a, b)} == before
+    assert free2m() == free
+
+    again = js("restore", cfg)        # idempotent: nothing to do the second time
+    assert again["ok"]
+    assert {"action": "unchanged", "buffer": a} in again["actions"]
+    assert {"action": "unchanged", "buffer": b} in again["actions"]
+    assert all(x["action"] == "unchanged" for x in again["actions"]), again
+    assert {n: stripped_show(n) for n in (a, b)} == before and free2m() == free
+
+
+def test_restore_changes_a_disabled_buffer_to_match(names, tmp_path):
+    a = names()
+    ok("create", a, "--size", "2M", "--page-size", "2M")
+    ok("disable", a)
+    cfg = saved(tmp_path, {"format": "hugedma-config/1", "buffers": [
+        {"name": a, "size": "8M", "page_size": "2M", "enable": True}]})
+    out = js("restore", cfg)
+    assert {"action": "set", "buffer": a, "value": "size"} in out["actions"]
+    assert js("show", a)["nr_pages"] == 4
+
+
+def test_restore_beyond_the_pool_changes_nothing(names, tmp_path):
+    a, b = names(), names()
+    free = free2m()
+    cfg = saved(tmp_path, {"format": "hugedma-config/1", "buffers": [
+        {"name": a, "size": 2 << 20, "page_size": h.SZ_2M, "enable": True},
+        {"name": b, "size": free * (2 << 20), "page_size": h.SZ_2M, "enable": True}]})
+    for args in (["--dry-run", cfg], [cfg]):
+        r = run("restore", *args)
+        assert r.returncode == 1
+        assert f"free unreserved 2 MB pages, the configuration needs {free + 1}" in r.stderr
+        nr = h.pool(h.SZ_2M)["nr_hugepages"] + 1
+        assert (f"to fix: boot with 'hugepagesz=2M hugepages={nr}' on the kernel command line, "
+                f"or now: echo {nr} > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+                ) in r.stderr
+        assert not (h.BUFFERS / a).exists() and not (h.BUFFERS / b).exists()
+        assert free2m() == free
+
+
+def test_failed_restore_rolls_back_what_it_did(names, tmp_path):
+    """The kernel refuses the third buffer's size (more than RAM) after the first two
+    were created and enabled: both are disabled and removed again."""
+    a, b, c = names(), names(), names()
+    pre = names()
+    ok("create", pre, "--size", "2M", "--page-size", "2M")    # not this run's: stays
+    free = free2m()
+    cfg = saved(tmp_path, {"format": "hugedma-config/1", "buffers": [
+        {"name": pre, "size": 2 << 20, "page_size": h.SZ_2M, "enable": True},
+        {"name": a, "size": 2 << 20, "page_size": h.SZ_2M, "enable": True},
+        {"name": b, "size": 4 << 20, "page_size": h.SZ_2M, "enable": True},
+        {"name": c, "size": "1024T", "page_size": h.SZ_2M, "enable": False}]})
+    r = run("--json", "restore", cfg)
+    assert r.returncode == 1
+    assert f"hugedmactl: {h.BUFFERS}/{c}/size: Numerical result out of range" in r.stderr
+    assert "restore failed after:" in r.stderr and f"create {a}" in r.stderr
+    out = json.loads(r.stdout)
+    assert out["ok"] is False and out["error"]["errno"] == "ERANGE"
+    assert [x["action"] for x in out["actions"]] == [
+        "unchanged", "create", "enable", "create", "enable", "create"]
+    assert all(u["ok"] for u in out["rolled_back"]) and len(out["rolled_back"]) == 5
+    for n in (a, b, c):
+        assert not (h.BUFFERS / n).exists(), f"{n} left behind"
+    assert h.read(h.BUFFERS / pre / "state").strip() == "enabled"
+    assert free2m() == free
+
+
+@pytest.mark.parametrize("text, where", [
+    ('{"format": "hugedma-config/1", "buffers": [\n  {"name": "x",\n  }\n', "line 3"),
+    ('[]', "top level: must be an object"),
+    ('{"format": "hugedma-config/1", "buffers": [], "extra": 1}', "unknown key 'extra'"),
+    ('{"format": "other/1", "buffers": []}', '"format" must be'),
+    ('{"format": "hugedma-config/1", "buffers": [{"name": "d1", "size": 2097152, '
+     '"page_size": 2097152, "colour": "red"}]}', "buffers[0]: unknown key 'colour'"),
+    ('{"format": "hugedma-config/1", "buffers": [{"name": "d1", "size": 2097152, '
+     '"page_size": 2097152}, {"name": "d1", "size": 2097152, "page_size": 2097152}]}',
+     "buffers[1].name: duplicate buffer name 'd1'"),
+    ('{"format": "hugedma-config/1", "buffers": [{"name": "Bad", "size": 2097152}]}',
+     "buffers[0].name"),
+    ('{"format": "hugedma-config/1", "buffers": [{"name": "d1", "size": "1.5G"}]}',
+     "buffers[0] (d1).size"),
+    ('{"format": "hugedma-config/1", "buffers": [{"name": "d1", "size": 3145728, '
+     '"page_size": 2097152}]}', "not a multiple of the page size"),
+    ('{"format": "hugedma-config/1", "buffers": [{"name": "d1", "size": 2097152, '
+     '"page_size": 2097152, "numa_node": 63}]}', "node 63 does not exist"),
+    ('{"format": "hugedma-config/1", "buffers": [{"name": "d1", "size": 2097152, '
+     '"page_size": 4096}]}', "buffers[0] (d1).page_size"),
+    ('{"format": "hugedma-config/1", "buffers": [{"name": "d1", "size": 2097152, '
+     '"page_size": 2097152, "attachments": [{"bdf": "0000:42:00.0"}]}]}',
+     "attachment 0000:42:00.0: no such PCI device"),
+    ('{"format": "hugedma-config/1", "buffers": [{"name": "d1", "size": 2097152, '
+     '"page_size": 2097152, "attachments": [{"bdf": "0000:00:1F.0"}]}]}', '"bdf" must be'),
+])
+def test_restore_bad_files_name_the_problem(tmp_path, text, where):
+    before = sorted(p.name for p in h.BUFFERS.iterdir())
+    cfg = saved(tmp_path, text)
+    for dry in (["--dry-run"], []):
+        r = run("restore", *dry, cfg)
+        assert r.returncode == 1, r
+        assert f"hugedmactl: {cfg}: " in r.stderr and where in r.stderr, r.stderr
+        assert sorted(p.name for p in h.BUFFERS.iterdir()) == before
+
+
+def test_restore_unreadable_file(tmp_path):
+    r = run("restore", tmp_path / "missing.json")
+    assert r.returncode == 1
+    assert f"{tmp_path}/missing.json: No such file or directory" in r.stderr
+    d = tmp_path / "adir"
+    d.mkdir()
+    r = run("restore", d)
+    assert r.returncode == 1 and "Is a directory" in r.stderr
+
+
+# ---------------------------------------------------------------- attachments (edu)
+
+def edu_bdf():
+    for d in pathlib.Path("/sys/bus/pci/devices").iterdir():
+        if (h.read(d / "vendor").strip(), h.read(d / "device").strip()) == EDU_ID:
+            return d.name
+    return None
+
+
+EDU_KO = pathlib.Path(os.environ.get("HUGEDMA_EDU_KO",
+                                     h.REPO / "tests" / "drivers" / "hugedma_edu.ko"))
+
+
+@pytest.fixture(scope="module")
+def edu_driver():
+    """The test driver bound to edu for this file's attach tests."""
+    h.load()
+    loaded = pathlib.Path("/sys/module/hugedma_edu").exists()
+    if not loaded:
+        subprocess.run(["insmod", str(EDU_KO)], check=True)
+    yield
+    if not loaded:
+        subprocess.run(["rmmod", "hugedma_edu"], check=True)
+
+
+@pytest.fixture
+def bdf(edu_driver):
+    b = edu_bdf()
+    assert b, "no edu device: run in a guest started with tests/vm/run --edu"
+    return b
+
+
+@pytest.mark.edu
+def test_attach_show_detach(names, bdf):
+    name = names()
+    ok("create", name, "--size", "4M", "--page-size", "2M")
+    out = js("attach", name, bdf, "--direction", "to_device")
+    assert out["ok"] and [x["action"] for x in out["actions"]] == ["attach", "direction", "map"]
+    ok("attach", name, bdf, "--direction", "to_device")      # again: nothing to do
+    att = h.BUFFERS / name / "attachments" / bdf
+    assert h.read(att / "state").strip() == "mapped"
+
+    (a,) = js("show", name)["attachments"]
+    pub = h.CLASS / name / "attachments" / bdf
+    assert a["bdf"] == bdf and a["configfs"] and a["enable"] is True
+    assert a["state"] == "mapped" and a["direction"] == "to_device"
+    assert a["iommu"] == h.read(pub / "iommu").strip()
+    assert a["nr_segments"] == int(h.read(pub / "nr_segments"))
+    assert [int(s["addr"], 16) for s in a["segments"]] == \
+        [int(x, 16) for x in h.read(pub / "dma_addrs").split()]
+    assert sum(s["length"] for s in a["segments"]) == 4 << 20
+    assert f"attachment {bdf}: state mapped, direction to_device" in ok("show", name).stdout
+
+    r = run("disable", name)
+    assert r.returncode == 1 and "enable: Device or resource busy" in r.stderr
+    ok("detach", name, bdf)
+    assert not att.exists()
+    r = run("detach", name, bdf)
+    assert r.returncode == 1 and f"{att}: No such file or directory" in r.stderr
+    ok("destroy", name)
+
+
+@pytest.mark.edu
+@pytest.mark.parametrize("dev, err", [("0000:00:1F.0", "Invalid argument"),
+                                      ("0000:42:00.0", "No such device"),
+                                      ("foo", "Invalid argument")])
+def test_attach_refused(names, dev, err):
+    name = names()
+    ok("create", name, "--size", "2M", "--page-size", "2M")
+    r = run("attach", name, dev)
+    assert r.returncode == 1
+    assert f"{h.BUFFERS}/{name}/attachments/{dev}: {err}" in r.stderr
+
+
+@pytest.mark.edu
+def test_attach_bad_direction_keeps_nothing(names, bdf):
+    name = names()
+    ok("create", name, "--size", "2M", "--page-size", "2M")
+    r = run("attach", name, bdf, "--direction", "sideways")
+    assert r.returncode == 1
+    assert f"{h.BUFFERS}/{name}/attachments/{bdf}/direction: Invalid argument" in r.stderr
+    assert not (h.BUFFERS / name / "attachments" / bdf).exists()
+
+
+@pytest.mark.edu
+def test_destroy_detaches_first(names, bdf):
+    name = names()
+    ok("create", name, "--size", "2M", "--page-size", "2M")
+    ok("attach", name, bdf)
+    out = js("destroy", name)
+    assert [x["action"] for x in out["actions"]] == ["detach", "disable", "destroy"]
+    assert not (h.BUFFERS / name).exists()
+
+
+@pytest.mark.edu
+def test_save_restore_with_attachments(names, bdf, tmp_path):
+    a, b = names(), names()
+    ok("create", a, "--size", "4M", "--page-size", "2M")
+    ok("attach", a, bdf, "--direction", "from_device")
+    ok("create", b, "--size", "2M", "--page-size", "2M")
+    os.mkdir(h.BUFFERS / b / "attachments" / bdf)            # named, not mapped
+    before = {n: stripped_show(n) for n in (a, b)}
+    cfg = tmp_path / "c.json"
+    ok("save", cfg)
+    mine = {x["name"]: x for x in json.loads(cfg.read_text())["buffers"]}
+    assert mine[a]["attachments"] == [{"bdf": bdf, "direction": "from_device", "enable": True}]
+    assert mine[b]["attachments"] == [{"bdf": bdf, "direction": "bidirectional",
+                                       "enable": False}]
+    ok("destroy", a)
+    ok("destroy", b)
+    dry = js("restore", "--dry-run", cfg)
+    assert {"action": "attach", "buffer": a, "bdf": bdf} in dry["actions"]
+    assert not (h.BUFFERS / a).exists()
+    ok("restore", cfg)
+    assert {n: stripped_show(n) for n in (a, b)} == before
+    again = js("restore", cfg)
+    assert all(x["action"] == "unchanged" for x in again["actions"]), again
+
+
+@pytest.mark.edu
+def test_failed_restore_unmaps_what_it_mapped(names, bdf, tmp_path):
+    a, c = names(), names()
+    free = free2m()
+    cfg = saved(tmp_path, {"format": "hugedma-config/1", "buffers": [
+        {"name": a, "size": 2 << 20, "page_size": h.SZ_2M, "enable": True,
+         "attachments": [{"bdf": bdf, "direction": "to_device", "enable": True}]},
+        {"name": c, "size": "1024T", "page_size": h.SZ_2M, "enable": False}]})
+    r = run("restore", cfg)
+    assert r.returncode == 1 and "size: Numerical result out of range" in r.stderr
+    assert not (h.BUFFERS / a).exists() and not (h.BUFFERS / c).exists()
+    assert free2m() == free
+
+
+# ---------------------------------------------------------------- boot-time provisioning
+
+PROVISION = h.REPO / "admin" / "hugedma-provision"
+
+
+def provision(tmp_path, action, config, save="no"):
+    defaults = tmp_path / "default-hugedma"
+    defaults.write_text(f"HUGEDMA_CONFIG={config}\nHUGEDMA_SAVE_ON_STOP={save}\n")
+    env = {**os.environ, "HUGEDMA_DEFAULTS": str(defaults), "HUGEDMACTL": str(TOOL),
+           "MODPROBE": "/bin/false"}     # the module is loaded already (pool_guard)
+    return subprocess.run(["/bin/sh", str(PROVISION), action], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_provision_start_stop_check(names, tmp_path):
+    assert PROVISION.exists(), "admin/hugedma-provision is not built (make userspace)"
+    a = names()
+    cfg = tmp_path / "etc" / "config.json"
+    assert provision(tmp_path, "start", cfg).returncode == 0       # no file: nothing to do
+    ok("create", a, "--size", "4M", "--page-size", "2M")
+    r = provision(tmp_path, "stop", cfg)                           # not asked to save
+    assert r.returncode == 0 and not cfg.exists()
+    r = provision(tmp_path, "stop", cfg, save="yes")
+    assert r.returncode == 0, r.stderr
+    assert a in [b["name"] for b in json.loads(cfg.read_text())["buffers"]]
+    ok("destroy", a)
+    assert provision(tmp_path, "check", cfg).returncode == 0
+    assert not (h.BUFFERS / a).exists()
+    r = provision(tmp_path, "start", cfg)
+    assert r.returncode == 0, r.stderr
+    assert f"create {a}" in r.stdout
+    assert h.read(h.BUFFERS / a / "state").strip() == "enabled"
+    assert provision(tmp_path, "start", cfg).returncode == 0      # again: unchanged
+    assert provision(tmp_path, "bogus", cfg).returncode == 2
+
+
+def test_provision_short_pool_prints_the_fix(names, tmp_path):
+    a = names()
+    free1g = h.pool(h.SZ_1G)["free_hugepages"]
+    cfg = saved(tmp_path, {"format": "hugedma-config/1", "buffers": [
+        {"name": a, "size": f"{free1g + 1}G", "page_size": "1G"}]})
+    for action in ("check", "start"):
+        r = provision(tmp_path, action, cfg)
+        assert r.returncode == 1
+        nr = h.pool(h.SZ_1G)["nr_hugepages"] + 1
+        assert f"hugepagesz=1G hugepages={nr}" in r.stderr
+        assert "nothing was changed" in r.stderr
+        assert not (h.BUFFERS / a).exists()
