@@ -1536,6 +1536,23 @@ struct rbuf {
 };
 
 /* "FILE: buffers[2].size: must be ..." Returns 1. */
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The first key of JSON object @o that is not one of @keys, or NULL. */
+static const char *unknown_key(struct json_object *o, const char *const *keys, unsigned int n)
+{
+	json_object_object_foreach(o, key, val) {
+		unsigned int i;
+
+		(void)val;
+		for (i = 0; i < n && strcmp(key, keys[i]); i++)
+			;
+		if (i == n)
+			return key;
+	}
+	return NULL;
+}
+
 static int cfg_error(const char *file, const char *where, const char *fmt, ...)
 {
 	va_list ap;
@@ -1628,6 +1645,7 @@ static int load_config(const char *file, struct rbuf **out, int *nout)
 	enum json_tokener_error jerr;
 	struct rbuf *rb;
 	char *text, where[128];
+	const char *key;
 	int ret, n;
 
 	ret = read_file(file, &text);
@@ -1664,15 +1682,8 @@ static int load_config(const char *file, struct rbuf **out, int *nout)
 	snprintf(where, sizeof(where), "top level");
 	if (!json_object_is_type(root, json_type_object))
 		BAD("must be an object");
-	json_object_object_foreach(root, key, val) {
-		bool known = false;
-
-		(void)val;
-		for (unsigned int i = 0; i < 2; i++)
-			known |= !strcmp(key, top_keys[i]);
-		if (!known)
-			BAD("unknown key '%s'", key);
-	}
+	if ((key = unknown_key(root, top_keys, ARRAY_LEN(top_keys))))
+		BAD("unknown key '%s'", key);
 	if (!json_object_object_get_ex(root, "format", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), CONFIG_FORMAT))
@@ -1691,15 +1702,8 @@ static int load_config(const char *file, struct rbuf **out, int *nout)
 		snprintf(where, sizeof(where), "buffers[%d]", i);
 		if (!json_object_is_type(bo, json_type_object))
 			BAD("must be an object");
-		json_object_object_foreach(bo, bkey, bval) {
-			bool known = false;
-
-			(void)bval;
-			for (unsigned int k = 0; k < 6; k++)
-				known |= !strcmp(bkey, buf_keys[k]);
-			if (!known)
-				BAD("unknown key '%s'", bkey);
-		}
+		if ((key = unknown_key(bo, buf_keys, ARRAY_LEN(buf_keys))))
+			BAD("unknown key '%s'", key);
 		snprintf(where, sizeof(where), "buffers[%d].name", i);
 		if (!json_object_object_get_ex(bo, "name", &v) ||
 		    !json_object_is_type(v, json_type_string) ||
@@ -1764,15 +1768,8 @@ static int load_config(const char *file, struct rbuf **out, int *nout)
 				 r->name, k);
 			if (!json_object_is_type(ao, json_type_object))
 				BAD("must be an object");
-			json_object_object_foreach(ao, akey, aval) {
-				bool known = false;
-
-				(void)aval;
-				for (unsigned int m = 0; m < 3; m++)
-					known |= !strcmp(akey, att_keys[m]);
-				if (!known)
-					BAD("unknown key '%s'", akey);
-			}
+			if ((key = unknown_key(ao, att_keys, ARRAY_LEN(att_keys))))
+				BAD("unknown key '%s'", key);
 			if (!json_object_object_get_ex(ao, "bdf", &v) ||
 			    !json_object_is_type(v, json_type_string) ||
 			    !bdf_syntax_ok(json_object_get_string(v)))
