@@ -1123,6 +1123,18 @@ static int make_buffer(struct journal *j, const struct bufspec *s)
 	return 0;
 }
 
+/* {"path", "errno", "message"} of a failure, for --json output */
+static struct json_object *json_error(const char *path, int ret)
+{
+	struct json_object *e = json_object_new_object();
+	const char *name = strerrorname_np(-ret);
+
+	json_object_object_add(e, "path", json_object_new_string(path));
+	json_object_object_add(e, "errno", json_object_new_string(name ? name : "?"));
+	json_object_object_add(e, "message", json_object_new_string(strerror(-ret)));
+	return e;
+}
+
 static int finish_change(struct journal *j, int ret, const char *verb)
 {
 	struct json_object *undone = json_object_new_array();
@@ -1140,15 +1152,8 @@ static int finish_change(struct journal *j, int ret, const char *verb)
 		json_object_object_add(o, "ok", json_object_new_boolean(!ret));
 		json_object_object_add(o, "actions", json_object_get(j->actions));
 		json_object_object_add(o, "rolled_back", json_object_get(undone));
-		if (ret) {
-			struct json_object *e = json_object_new_object();
-
-			json_object_object_add(e, "path", json_object_new_string(err_path));
-			json_object_object_add(e, "errno", json_object_new_string(
-				strerrorname_np(-ret) ? strerrorname_np(-ret) : "?"));
-			json_object_object_add(e, "message", json_object_new_string(strerror(-ret)));
-			json_object_object_add(o, "error", e);
-		}
+		if (ret)
+			json_object_object_add(o, "error", json_error(err_path, ret));
 		print_json(o);
 		json_object_put(o);
 	}
@@ -2089,15 +2094,8 @@ static int cmd_restore(int argc, char **argv)
 		json_object_object_add(o, "dry_run", json_object_new_boolean(j.dry_run));
 		json_object_object_add(o, "actions", json_object_get(j.actions));
 		json_object_object_add(o, "rolled_back", json_object_get(undone));
-		if (ret) {
-			struct json_object *e = json_object_new_object();
-
-			json_object_object_add(e, "path", json_object_new_string(err_path));
-			json_object_object_add(e, "errno", json_object_new_string(
-				strerrorname_np(-ret) ? strerrorname_np(-ret) : "?"));
-			json_object_object_add(e, "message", json_object_new_string(strerror(-ret)));
-			json_object_object_add(o, "error", e);
-		}
+		if (ret)
+			json_object_object_add(o, "error", json_error(err_path, ret));
 		print_json(o);
 		json_object_put(o);
 	} else if (!ret) {
