@@ -76,6 +76,21 @@ static ssize_t hugedma_result(struct config_item *item, const char *attr,
 	return count;
 }
 
+/* An attachment's rejected write names the buffer too: "dma0/0000:03:00.0". */
+static ssize_t hugedma_att_result(struct config_item *item, const char *attr,
+				  const char *page, size_t count, int ret)
+{
+	char name[HUGEDMA_NAME_MAX + 1 + 64];
+
+	if (ret < 0) {
+		snprintf(name, sizeof(name), "%s/%s", to_att(item)->buf->name,
+			 config_item_name(item));
+		hugedma_reject(name, attr, page, ret);
+		return ret;
+	}
+	return count;
+}
+
 static ssize_t buffer_size_show(struct config_item *item, char *page)
 {
 	return sysfs_emit(page, "%llu\n", hugedma_buffer_size(to_buffer(item)));
@@ -205,7 +220,7 @@ static ssize_t att_direction_store(struct config_item *item, const char *page, s
 	ret = hugedma_parse_direction(page, &dir);
 	if (!ret)
 		ret = hugedma_att_set_dir(to_att(item), dir);
-	return hugedma_result(item, "direction", page, count, ret);
+	return hugedma_att_result(item, "direction", page, count, ret);
 }
 
 static ssize_t att_enable_show(struct config_item *item, char *page)
@@ -232,7 +247,7 @@ static ssize_t att_enable_store(struct config_item *item, const char *page, size
 		if (!ret)
 			configfs_undepend_item(item);
 	}
-	return hugedma_result(item, "enable", page, count, ret);
+	return hugedma_att_result(item, "enable", page, count, ret);
 }
 
 static ssize_t att_state_show(struct config_item *item, char *page)

@@ -830,7 +830,7 @@ def test_rejected_write_is_logged(mkbuf):
 
 
 def test_rejected_attachment_write_and_name_are_logged(mkbuf, attach):
-    """An attachment's rejected write names the attachment, not the buffer; a
+    """An attachment's rejected write names the buffer and the attachment; a
     rejected attachment name names the buffer, with <attr> attachment."""
     rx = re.compile(SCHEMA["rejection_log"]["regex"])
     b = mkbuf()
@@ -843,7 +843,7 @@ def test_rejected_attachment_write_and_name_are_logged(mkbuf, attach):
     assert len(lines) == 1, lines
     m = rx.fullmatch(lines[0])
     assert (m["name"], m["attr"], m["value"], m["errno"]) == \
-        (bdf, "direction", x["value"].rstrip(), "-" + x["errno"])
+        (f"{b.name}/{bdf}", "direction", x["value"].rstrip(), "-" + x["errno"])
 
     atts = next(e for e in ENTRIES if e["path"] == f"{CFS_ROOT}/buffers/<name>/attachments")
     for x in (next(x for x in atts["examples"] if x["errno"] == err) for err in ("EINVAL",
