@@ -24,6 +24,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "gigantic(n): needs n free 1 GB pool pages")
     config.addinivalue_line("markers", "edu: needs QEMU's edu device (tests/vm/run --edu)")
     config.addinivalue_line("markers", "iommu: needs an IOMMU (tests/vm/run --iommu)")
+    config.addinivalue_line("markers", "debug: needs the debug kernel (tests/kernel/debug: "
+                            "KUnit, fault injection); Debian-kernel tiers deselect it")
+    config.addinivalue_line("markers", "kmemleak: a leak run: needs the debug kernel booted "
+                            "with kmemleak=on (tier debug-leaks)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -43,6 +47,21 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under HUGEDMA_STRICT=1: {reason}"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def kernel_log_clean(request):
+    """Fail the test file if the kernel reported a bug while it ran (h.SPLAT_RE:
+    KASAN, lockdep, WARNING, BUG, DMA-API debug, ...): the log is read after every
+    file, so a splat is charged to the file that caused it.  A file that provokes
+    a report on purpose names it in a module-level KERNEL_LOG_ALLOW regex."""
+    log = h.KernelLog()
+    yield
+    bad = h.splats(log.lines(), getattr(request.module, "KERNEL_LOG_ALLOW", None))
+    log.close()
+    if bad:
+        pytest.fail(f"the kernel reported bugs during {request.module.__name__}:\n"
+                    + "\n".join(bad[:40]), pytrace=False)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def session_pool():
     """Load once; at the end unload and find the pool as it was at the start."""
@@ -51,7 +70,11 @@ def session_pool():
         assert h.unload() == 0
     before = h.snapshot()
     yield before
+    log = h.KernelLog()
     assert h.unload() == 0, "rmmod failed at the end of the session"
+    bad = h.splats(log.lines())
+    log.close()
+    assert not bad, "the kernel reported bugs while unloading:\n" + "\n".join(bad)
     after = h.wait_for_pool(before)
     assert after == before, "the hugetlb pool differs after unload"
 

@@ -10,6 +10,7 @@ import json
 import mmap
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import time
@@ -192,6 +193,34 @@ def reject_lines(log, name=None):
     if name is not None:
         lines = [ln for ln in lines if f"hugedma: {name}: rejected " in ln]
     return lines
+
+
+def record_figure(name, value):
+    """Report a figure of the run (faults injected, race iterations, inputs
+    rejected, ...): a "name value" line in the results share, which tests/check
+    prints per tier.  Also printed, for runs by hand."""
+    print(f"figure: {name} = {value}")
+    out = os.environ.get("HUGEDMA_VM_OUT")
+    if out and os.path.isdir(out):
+        with open(os.path.join(out, "figures.txt"), "a") as f:
+            f.write(f"{name} {value}\n")
+
+
+# What the kernel's checkers print when something is wrong: KASAN, lockdep,
+# DEBUG_ATOMIC_SLEEP, DEBUG_VM/DEBUG_LIST, kmemleak, DMA-API debug, WARN_ON, BUG_ON,
+# oopses, refcount and UBSAN reports.  Any of these in the guest's log fails the
+# test file that was running (conftest), on every kernel.
+SPLAT_RE = re.compile(
+    r"BUG: |kernel BUG at|WARNING: |\bKASAN\b|UBSAN: |possible (circular|recursive) locking"
+    r"|inconsistent lock state|suspicious RCU usage|DMA-API: |Oops|general protection fault"
+    r"|list_(add|del) corruption|refcount_t: |kmemleak: \d+ new suspected"
+    r"|INFO: task .* blocked for more than")
+
+
+def splats(lines, allow=None):
+    """The lines of a kernel log that report a kernel bug (SPLAT_RE), but for
+    those the regular expression `allow` matches."""
+    return [ln for ln in lines if SPLAT_RE.search(ln) and not (allow and allow.search(ln))]
 
 
 class KernelLog:
