@@ -8,6 +8,10 @@
 #   make lint            checkpatch --strict on the module, schema and ABI docs in step
 #   make install         modules_install + userspace and admin/ install (on a real machine)
 #   make uninstall       undo make install
+#   make dkms-install    copy the module's source to /usr/src/hugedma-VERSION
+#                        (make dkms-source), then dkms add, build and install it for
+#                        the running kernel (or DKMS_KVER); DKMS rebuilds it for every
+#                        kernel installed later.  make dkms-uninstall: dkms remove
 #   make module KERNEL=6.12
 #                        build build/kernels/KVER/hugedma.ko for one test kernel:
 #                        6.1, 6.12, sid (unstable's newest, built in its cached
@@ -31,8 +35,15 @@ LINUX_SOURCE ?= /usr/src/linux-source-6.1.tar.xz
 CHECKPATCH_DIR := $(CACHE)/checkpatch
 CHECKPATCH := $(CHECKPATCH_DIR)/scripts/checkpatch.pl
 MODULE_SOURCES := $(wildcard module/*.c module/*.h module/include/*.h module/include/uapi/*.h)
+# DKMS: what it builds from, no tests, no build outputs
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_SRC ?= /usr/src/hugedma-$(DKMS_VERSION)
+DKMS_KVER ?=
+DKMS_FILES := dkms.conf Kbuild Makefile LICENSE \
+	$(wildcard module/*.c module/*.h module/include/*/*.h)
 
-.PHONY: all module kernels userspace check demo lint docs install uninstall clean deps
+.PHONY: all module kernels userspace check demo lint docs install uninstall clean deps \
+	dkms-source dkms-install dkms-uninstall
 
 all: module userspace
 
@@ -96,6 +107,21 @@ uninstall:
 	depmod $(KVER)
 	$(MAKE) -C userspace uninstall PREFIX=$(PREFIX)
 	$(MAKE) -C admin uninstall PREFIX=$(PREFIX)
+
+# DESTDIR only for dkms-source (staging a package); the dkms steps act on this machine
+dkms-source:
+	@test -n "$(DKMS_VERSION)" || { echo "make: no PACKAGE_VERSION in dkms.conf" >&2; exit 2; }
+	rm -rf $(DESTDIR)$(DKMS_SRC)
+	for f in $(DKMS_FILES); do install -D -m 0644 $$f $(DESTDIR)$(DKMS_SRC)/$$f || exit 1; done
+
+dkms-install: dkms-source
+	dkms status -m hugedma -v $(DKMS_VERSION) | grep -q . || dkms add -m hugedma -v $(DKMS_VERSION)
+	dkms build -m hugedma -v $(DKMS_VERSION) $(if $(DKMS_KVER),-k $(DKMS_KVER))
+	dkms install -m hugedma -v $(DKMS_VERSION) $(if $(DKMS_KVER),-k $(DKMS_KVER))
+
+dkms-uninstall:
+	dkms remove -m hugedma -v $(DKMS_VERSION) --all
+	rm -rf $(DKMS_SRC)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
