@@ -352,6 +352,45 @@ def test_save_restore_round_trip(names, tmp_path):
     assert {n: stripped_show(n) for n in (a, b)} == before and free2m() == free
 
 
+def show_all_but_addresses():
+    """show --json of every buffer, by name, without physical and bus addresses."""
+    out = {}
+    for b in js("list")["buffers"]:
+        s = js("show", b["name"])
+        s.pop("phys_addrs")
+        for a in s["attachments"]:
+            for seg in a["segments"] or []:
+                seg.pop("addr")
+        out[b["name"]] = s
+    return out
+
+
+def test_save_restore_on_a_fresh_module_load(names, tmp_path):
+    """Save, rmmod, insmod, restore: every buffer's show --json is as it was, physical
+    addresses excepted; buffers of both page sizes, on node 0 and any, enabled and not."""
+    a, b, c, d = names(), names(), names(), names()
+    ok("create", a, "--size", "4M", "--page-size", "2M", "--node", "0")
+    ok("create", b, "--size", "6M", "--page-size", "2M")
+    ok("disable", b)
+    ok("create", c, "--size", "2G", "--page-size", "1G", "--node", "0")
+    ok("disable", c)
+    ok("create", d, "--size", "2M", "--page-size", "2M")
+    before = show_all_but_addresses()
+    assert set(before) == {a, b, c, d}
+    assert [before[n]["state"] for n in (a, b, c, d)] == ["enabled", "disabled", "disabled",
+                                                           "enabled"]
+    cfg = tmp_path / "config.json"
+    ok("save", cfg)
+
+    assert h.unload() == 0
+    h.load()
+    assert js("list")["buffers"] == []
+
+    r = js("restore", cfg)
+    assert r["ok"] and not r["rolled_back"], r
+    assert show_all_but_addresses() == before
+
+
 def test_restore_changes_a_disabled_buffer_to_match(names, tmp_path):
     a = names()
     ok("create", a, "--size", "2M", "--page-size", "2M")
