@@ -484,6 +484,8 @@ def test_restore_beyond_the_pool_changes_nothing(names, tmp_path):
         r = run("restore", *args)
         assert r.returncode == 1
         assert f"free unreserved 2 MB pages, the configuration needs {free + 1}" in r.stderr
+        # the location: the buffers that would take the pages, with how many each
+        assert f"{cfg}: needed by buffers[0] ({a}): 1, buffers[1] ({b}): {free}\n" in r.stderr
         nr = h.pool(h.SZ_2M)["nr_hugepages"] + 1
         assert (f"to fix: boot with 'hugepagesz=2M hugepages={nr}' on the kernel command line, "
                 f"or now: echo {nr} > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
