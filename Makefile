@@ -5,9 +5,16 @@
 #   make                 build hugedma.ko (against KDIR) and userspace/
 #   make check           install what is missing, build, run every test tier in guests
 #   make demo            build, boot a guest with 1 GB pages, provision and show a buffer
-#   make lint            checkpatch --strict on the module, schema and ABI docs in step
-#   make install         modules_install + userspace and admin/ install (on a real machine)
+#   make lint            checkpatch --strict on the module, schema and ABI docs (and
+#                        hugedma(7)) in step, every man page renders without a warning
+#   make install         modules_install, userspace/ (hugedmactl, libhugedma, their man
+#                        pages, bash completion), admin/ and hugedma(7), on a real
+#                        machine; DESTDIR stages it all
 #   make uninstall       undo make install
+#   make dkms-install    copy the module's source to /usr/src/hugedma-VERSION
+#                        (make dkms-source), then dkms add, build and install it for
+#                        the running kernel (or DKMS_KVER); DKMS rebuilds it for every
+#                        kernel installed later.  make dkms-uninstall: dkms remove
 #   make module KERNEL=6.12
 #                        build build/kernels/KVER/hugedma.ko for one test kernel:
 #                        6.1, 6.12, sid (unstable's newest, built in its cached
@@ -26,13 +33,22 @@ KERNELS ?= 6.1 6.12 sid
 # W=1 always; check builds pass WERROR=1 so a new warning fails them
 WERROR ?=
 PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man
+MANPAGES := userspace/hugedmactl.8 userspace/lib/libhugedma.3 configfs-schema/hugedma.7
 CACHE ?= $(or $(HUGEDMA_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/hugedma)
 LINUX_SOURCE ?= /usr/src/linux-source-6.1.tar.xz
 CHECKPATCH_DIR := $(CACHE)/checkpatch
 CHECKPATCH := $(CHECKPATCH_DIR)/scripts/checkpatch.pl
 MODULE_SOURCES := $(wildcard module/*.c module/*.h module/include/*.h module/include/uapi/*.h)
+# DKMS: what it builds from, no tests, no build outputs
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_SRC ?= /usr/src/hugedma-$(DKMS_VERSION)
+DKMS_KVER ?=
+DKMS_FILES := dkms.conf Kbuild Makefile LICENSE \
+	$(wildcard module/*.c module/*.h module/include/*/*.h)
 
-.PHONY: all module kernels userspace check demo lint docs install uninstall clean deps
+.PHONY: all module kernels userspace check demo lint docs install uninstall clean deps \
+	dkms-source dkms-install dkms-uninstall install-docs
 
 all: module userspace
 
@@ -81,21 +97,48 @@ lint: $(CHECKPATCH)
 	@! grep -n LINUX_VERSION_CODE $(filter-out module/compat.h,$(MODULE_SOURCES)) || \
 		{ echo "make lint: kernel version tests belong in module/compat.h only" >&2; exit 1; }
 	python3 configfs-schema/gen-abi --check
+	@# man -l renders every page with all of groff's warnings on (-ww), at 80
+	@# columns; any output on stderr fails (man-db and groff-base: tests/deps)
+	@for m in $(MANPAGES); do \
+		err=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings=w -E UTF-8 -l -Tutf8 -Z $$m 2>&1 >/dev/null) && \
+		[ -z "$$err" ] || { echo "make lint: man -l $$m:"; echo "$$err"; exit 1; } >&2; \
+	done
 
 docs:
 	python3 configfs-schema/gen-abi
 
-install: all
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+# DESTDIR stages everything, the module too (INSTALL_MOD_PATH)
+install: all install-docs
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 	$(MAKE) -C userspace install PREFIX=$(PREFIX)
 	$(MAKE) -C admin install PREFIX=$(PREFIX)
 
+install-docs:
+	install -D -m 0644 configfs-schema/hugedma.7 $(DESTDIR)$(MANDIR)/man7/hugedma.7
+
 # for sites without DKMS (which removes its own copy with dkms remove)
 uninstall:
-	rm -f /lib/modules/$(KVER)/updates/hugedma.ko /lib/modules/$(KVER)/extra/hugedma.ko
-	depmod $(KVER)
+	rm -f $(DESTDIR)/lib/modules/$(KVER)/updates/hugedma.ko* \
+		$(DESTDIR)/lib/modules/$(KVER)/extra/hugedma.ko*
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 	$(MAKE) -C userspace uninstall PREFIX=$(PREFIX)
 	$(MAKE) -C admin uninstall PREFIX=$(PREFIX)
+	rm -f $(DESTDIR)$(MANDIR)/man7/hugedma.7
+
+# DESTDIR only for dkms-source (staging a package); the dkms steps act on this machine
+dkms-source:
+	@test -n "$(DKMS_VERSION)" || { echo "make: no PACKAGE_VERSION in dkms.conf" >&2; exit 2; }
+	rm -rf $(DESTDIR)$(DKMS_SRC)
+	for f in $(DKMS_FILES); do install -D -m 0644 $$f $(DESTDIR)$(DKMS_SRC)/$$f || exit 1; done
+
+dkms-install: dkms-source
+	dkms status -m hugedma -v $(DKMS_VERSION) | grep -q . || dkms add -m hugedma -v $(DKMS_VERSION)
+	dkms build -m hugedma -v $(DKMS_VERSION) $(if $(DKMS_KVER),-k $(DKMS_KVER))
+	dkms install -m hugedma -v $(DKMS_VERSION) $(if $(DKMS_KVER),-k $(DKMS_KVER))
+
+dkms-uninstall:
+	dkms remove -m hugedma -v $(DKMS_VERSION) --all
+	rm -rf $(DKMS_SRC)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \

@@ -1824,6 +1824,28 @@ static void free_config(struct rbuf *rb, int n)
 }
 
 /*
+ * Where a pool shortfall comes from: "FILE: needed by buffers[0] (a): 2, ..." for
+ * the buffers this run would enable with pages of @page_bytes, on @node (or any
+ * node when @node is INT_MIN).
+ */
+static void print_needers(const char *file, const struct rbuf *rb, int n, const bool *counted,
+			  uint64_t page_bytes, int node)
+{
+	const char *sep = " ";
+
+	fprintf(stderr, "%s: %s: needed by", prog, file);
+	for (int i = 0; i < n; i++) {
+		if (!counted[i] || rb[i].page_bytes != page_bytes ||
+		    (node != INT_MIN && rb[i].numa_node != node))
+			continue;
+		fprintf(stderr, "%sbuffers[%d] (%s): %" PRIu64, sep, i, rb[i].name,
+			rb[i].size_bytes / rb[i].page_bytes);
+		sep = ", ";
+	}
+	fputc('\n', stderr);
+}
+
+/*
  * Check the plan against the machine: buffers that exist must match (or be
  * disabled, so they can be changed), devices must exist, and the pool must
  * hold the pages of every buffer this run would enable.
@@ -1833,6 +1855,7 @@ static int plan_check(const char *file, struct rbuf *rb, int n)
 	char path[PATH_MAX], errpath[PATH_MAX];
 	int *nodes = NULL, nn, maxnode = 0, ret = 0;
 	uint64_t *need;		/* [size][maxnode + 2]: per node, then "any" */
+	bool *counted;		/* the buffers whose pages are in need[] */
 
 	nn = node_ids(&nodes);
 	if (nn < 0)
@@ -1841,7 +1864,10 @@ static int plan_check(const char *file, struct rbuf *rb, int n)
 		if (nodes[i] > maxnode)
 			maxnode = nodes[i];
 	need = calloc(2 * (maxnode + 2), sizeof(*need));
-	if (!need) {
+	counted = calloc(n ? n : 1, sizeof(*counted));
+	if (!need || !counted) {
+		free(need);
+		free(counted);
 		free(nodes);
 		return fail("restore", -ENOMEM);
 	}
@@ -1874,6 +1900,7 @@ static int plan_check(const char *file, struct rbuf *rb, int n)
 		}
 		need[s * (maxnode + 2) + (r->numa_node < 0 ? maxnode + 1 : r->numa_node)] +=
 			r->size_bytes / r->page_bytes;
+		counted[i] = true;
 devices:
 		for (int k = 0; k < r->natt; k++) {
 			if (!exists(pathf(path, sizeof(path), "/sys/bus/pci/devices/%s",
@@ -1907,6 +1934,7 @@ devices:
 				      nodes[i], page_sizes[s].dir);
 				read_u64(path, &nr);
 				nr += want - f;
+				print_needers(file, rb, n, counted, s ? SZ_2M : SZ_1G, nodes[i]);
 				fprintf(stderr, "%s: to fix: boot with 'hugepagesz=%s hugepages=%d:%" PRIu64
 					"' on the kernel command line (one node:count pair per node), or now: echo %"
 					PRIu64 " > %s\n", prog, s ? "2M" : "1G", nodes[i], nr, nr, path);
@@ -1927,11 +1955,13 @@ devices:
 			pathf(path, sizeof(path), MMDIR "/%s/nr_hugepages", page_sizes[s].dir);
 			read_u64(path, &nr);
 			nr += need_all - free_all;
+			print_needers(file, rb, n, counted, s ? SZ_2M : SZ_1G, INT_MIN);
 			fprintf(stderr, "%s: to fix: boot with 'hugepagesz=%s hugepages=%" PRIu64
 				"' on the kernel command line, or now: echo %" PRIu64 " > %s\n", prog,
 				s ? "2M" : "1G", nr, nr, path);
 		}
 	}
+	free(counted);
 	free(need);
 	free(nodes);
 	return ret;

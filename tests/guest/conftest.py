@@ -28,6 +28,8 @@ def pytest_configure(config):
                             "KUnit, fault injection); Debian-kernel tiers deselect it")
     config.addinivalue_line("markers", "kmemleak: a leak run: needs the debug kernel booted "
                             "with kmemleak=on (tier debug-leaks)")
+    config.addinivalue_line("markers", "dkms: needs the booted kernel's headers in "
+                            "/lib/modules/$(uname -r)/build (Debian-packaged kernels)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -68,6 +70,12 @@ def session_pool():
     assert h.MODULE.exists(), f"{h.MODULE} is not built (make)"
     if h.loaded():
         assert h.unload() == 0
+    stock = h.stock_kernel_splats()
+    if stock:
+        print("\nthe booted kernel reports these without hugedma; the log checks pass them:\n"
+              + "\n".join(stock))
+        h.record_figure("stock-kernel reports passed", len(stock))
+        h.allow_stock_splats(stock)
     before = h.snapshot()
     yield before
     log = h.KernelLog()

@@ -7,6 +7,7 @@ failed restore that leaves nothing behind.
 The attach/detach tests need QEMU's edu device (tests/vm/run --edu; marked edu), with
 the hugedma_edu test driver bound so that, as with a real consumer, the device's DMA
 mask is its driver's (64 bits), not the 32-bit default of a device without a driver."""
+import errno
 import fcntl
 import json
 import os
@@ -187,6 +188,49 @@ def test_create_bad_values_name_the_attribute(names, opts, attr, err):
     assert not (h.BUFFERS / name).exists(), "a failed create left its directory"
 
 
+def schema_refusals():
+    """Every refused write the schema lists for size, page_size and numa_node (the
+    buffers issue's bad values), as create options: (attribute, value, errno, options
+    that set what the example's `given` sets first).  hugedmactl writes page_size,
+    size, numa_node in that order, as `given` needs."""
+    schema = json.loads((h.REPO / "configfs-schema" / "hugedma.json").read_text())
+    opt = {"size": "--size", "page_size": "--page-size", "numa_node": "--node"}
+    cases = []
+    for e in schema["entries"]:
+        attr = e["path"].rsplit("/", 1)[1]
+        if not e["path"].startswith(f"{h.BUFFERS}/<name>/") or attr not in opt:
+            continue
+        for x in e.get("examples", []):
+            given = dict(x.get("given", []))
+            if attr in given:
+                continue        # a second write of the same attribute: not one create
+            opts = {"size": "2M", "page_size": "2M"} if attr == "numa_node" else {}
+            opts.update(given)
+            if attr == "page_size":
+                opts.pop("size", None)      # page_size is written before size
+            opts[attr] = x["value"]
+            args = [a for k, v in opts.items() for a in (opt[k], v)]
+            if "--size" not in args:
+                args += ["--size", "2M"]    # required; written after the refused page_size
+            cases.append(pytest.param(attr, args, x["errno"],
+                                      id=f"{attr}={x['value']!r}"))
+    return cases
+
+
+@pytest.mark.parametrize("attr, args, err", schema_refusals())
+def test_every_refused_value_of_the_schema_is_the_kernels_refusal(names, attr, args, err):
+    """Values go to the kernel as given (bytes: 0xa0 stays one byte), and the kernel's
+    errno comes back with the attribute that refused it."""
+    name = names()
+    argv = [str(TOOL), "create", name] + args
+    r = subprocess.run([a.encode("latin-1") for a in argv], capture_output=True, timeout=60)
+    stderr = r.stderr.decode(errors="replace")
+    assert r.returncode == 1, stderr
+    want = f"hugedmactl: {h.BUFFERS}/{name}/{attr}: {os.strerror(getattr(errno, err))}\n"
+    assert want in stderr, stderr
+    assert not (h.BUFFERS / name).exists(), "a failed create left its directory"
+
+
 def test_create_bad_name_is_the_kernels_refusal():
     r = run("create", "Bad", "--size", "2M", "--page-size", "2M")
     assert r.returncode == 1
@@ -230,16 +274,44 @@ def test_unknown_buffer_exit_1(args):
     assert f"{h.BUFFERS}/nosuch" in r.stderr and "No such file or directory" in r.stderr
 
 
+def as_nobody(*args):
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           str(TOOL), *map(str, args)], capture_output=True, text=True,
+                          timeout=60)
+
+
 def test_not_root_is_explained(names):
     name = names()
-    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                        str(TOOL), "create", name, "--size", "2M"],
-                       capture_output=True, text=True)
+    r = as_nobody("create", name, "--size", "2M")
     assert r.returncode == 1 and "needs root" in r.stderr
     assert not (h.BUFFERS / name).exists()
-    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                        str(TOOL), "--json", "list"], capture_output=True, text=True)
+    r = as_nobody("--json", "list")
     assert r.returncode == 0 and "buffers" in json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("args", [["destroy", "{b}"], ["enable", "{b}"], ["disable", "{b}"],
+                                  ["attach", "{b}", "0000:00:00.0"],
+                                  ["detach", "{b}", "0000:00:00.0"], ["restore", "{cfg}"]])
+def test_every_change_as_non_root_says_root_is_needed(mkbuf, tmp_path, args):
+    """Each command that changes something, refused before it touches anything."""
+    b = mkbuf(size="2M", page_size="2M")
+    assert b.enable() == 0
+    cfg = saved(tmp_path, {"format": "hugedma-config/1", "buffers": []})
+    tmp_path.chmod(0o755)
+    cfg.chmod(0o644)
+    r = as_nobody(*[a.format(b=b.name, cfg=cfg) for a in args])
+    assert r.returncode == 1, r
+    assert "needs root" in r.stderr, r.stderr
+    assert b.read("state") == "enabled"
+    assert not (b.dir / "attachments" / "0000:00:00.0").exists()
+
+
+def test_show_as_non_root_explains_the_missing_addresses(mkbuf):
+    b = mkbuf(size="2M", page_size="2M")
+    assert b.enable() == 0
+    r = as_nobody("show", b.name)
+    assert r.returncode == 0, r.stderr
+    assert "root" in r.stdout + r.stderr, (r.stdout, r.stderr)
 
 
 # ---------------------------------------------------------------- pool
@@ -352,6 +424,45 @@ def test_save_restore_round_trip(names, tmp_path):
     assert {n: stripped_show(n) for n in (a, b)} == before and free2m() == free
 
 
+def show_all_but_addresses():
+    """show --json of every buffer, by name, without physical and bus addresses."""
+    out = {}
+    for b in js("list")["buffers"]:
+        s = js("show", b["name"])
+        s.pop("phys_addrs")
+        for a in s["attachments"]:
+            for seg in a["segments"] or []:
+                seg.pop("addr")
+        out[b["name"]] = s
+    return out
+
+
+def test_save_restore_on_a_fresh_module_load(names, tmp_path):
+    """Save, rmmod, insmod, restore: every buffer's show --json is as it was, physical
+    addresses excepted; buffers of both page sizes, on node 0 and any, enabled and not."""
+    a, b, c, d = names(), names(), names(), names()
+    ok("create", a, "--size", "4M", "--page-size", "2M", "--node", "0")
+    ok("create", b, "--size", "6M", "--page-size", "2M")
+    ok("disable", b)
+    ok("create", c, "--size", "2G", "--page-size", "1G", "--node", "0")
+    ok("disable", c)
+    ok("create", d, "--size", "2M", "--page-size", "2M")
+    before = show_all_but_addresses()
+    assert set(before) == {a, b, c, d}
+    assert [before[n]["state"] for n in (a, b, c, d)] == ["enabled", "disabled", "disabled",
+                                                           "enabled"]
+    cfg = tmp_path / "config.json"
+    ok("save", cfg)
+
+    assert h.unload() == 0
+    h.load()
+    assert js("list")["buffers"] == []
+
+    r = js("restore", cfg)
+    assert r["ok"] and not r["rolled_back"], r
+    assert show_all_but_addresses() == before
+
+
 def test_restore_changes_a_disabled_buffer_to_match(names, tmp_path):
     a = names()
     ok("create", a, "--size", "2M", "--page-size", "2M")
@@ -373,6 +484,8 @@ def test_restore_beyond_the_pool_changes_nothing(names, tmp_path):
         r = run("restore", *args)
         assert r.returncode == 1
         assert f"free unreserved 2 MB pages, the configuration needs {free + 1}" in r.stderr
+        # the location: the buffers that would take the pages, with how many each
+        assert f"{cfg}: needed by buffers[0] ({a}): 1, buffers[1] ({b}): {free}\n" in r.stderr
         nr = h.pool(h.SZ_2M)["nr_hugepages"] + 1
         assert (f"to fix: boot with 'hugepagesz=2M hugepages={nr}' on the kernel command line, "
                 f"or now: echo {nr} > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"

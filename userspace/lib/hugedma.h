@@ -226,7 +226,7 @@ void hugedma_control_close(struct hugedma_control *ctl);
  *
  * Return: 0; -EINVAL for a bad name, a range that is not whole huge pages of
  * hugetlb mappings of one page size, or NULL arguments; -EEXIST for a name in
- * use; -EBUSY when a page is already in a hugedma buffer; -EFAULT for a
+ * use; -EBUSY when a page is already in a hugedma buffer; -EACCES for a
  * read-only mapping; -EINTR when a fatal signal came; -ENOMEM.
  */
 int hugedma_import(struct hugedma_control *ctl, const char *name, void *addr, size_t length);
