@@ -105,6 +105,7 @@ struct sg_table *hugedma_map(struct hugedma_buffer *buf, struct device *dev,
 	att = hugedma_att_create(buf, dev, dev_name(dev), dir);
 	if (IS_ERR(att))
 		return ERR_CAST(att);
+	att->driver_owned = true;
 	ret = hugedma_att_map(att);
 	if (ret) {
 		hugedma_att_destroy(att);

@@ -535,18 +535,29 @@ static int hugedma_pci_notify(struct notifier_block *nb, unsigned long action, v
 	struct device *dev = data;
 	struct hugedma_attachment *att, **victims;
 	unsigned int n = 0, i;
+	bool admin_only = false;
 
-	if (action != BUS_NOTIFY_DEL_DEVICE && action != BUS_NOTIFY_UNBOUND_DRIVER)
+	/*
+	 * What an administrator attached goes before the driver's remove, not
+	 * after: DMA-API debug checks at BUS_NOTIFY_UNBOUND_DRIVER that nothing is
+	 * still mapped for the device.  What the driver mapped itself (kernel
+	 * API, dma-buf import) its remove() undoes, and may use until then: only
+	 * what it left behind goes at BUS_NOTIFY_UNBOUND_DRIVER.  Removal
+	 * notifies BUS_NOTIFY_DEL_DEVICE before it unbinds.
+	 */
+	if (action == BUS_NOTIFY_UNBIND_DRIVER)
+		admin_only = true;
+	else if (action != BUS_NOTIFY_DEL_DEVICE && action != BUS_NOTIFY_UNBOUND_DRIVER)
 		return NOTIFY_DONE;
 
 	mutex_lock(&hugedma_atts_lock);
 	list_for_each_entry(att, &hugedma_atts, all)
-		n += att->dev == dev;
+		n += att->dev == dev && !(admin_only && att->driver_owned);
 	victims = n ? kcalloc(n, sizeof(*victims), GFP_KERNEL) : NULL;
 	n = 0;
 	if (victims) {
 		list_for_each_entry(att, &hugedma_atts, all) {
-			if (att->dev == dev) {
+			if (att->dev == dev && !(admin_only && att->driver_owned)) {
 				kref_get(&att->kref);
 				victims[n++] = att;
 			}

@@ -33,6 +33,7 @@ static int hugedma_dmabuf_attach(struct dma_buf *dmabuf, struct dma_buf_attachme
 	att = hugedma_att_create(buf, attach->dev, name, DMA_BIDIRECTIONAL);
 	if (IS_ERR(att))
 		return PTR_ERR(att);
+	att->driver_owned = true;
 	attach->priv = att;
 	return 0;
 }

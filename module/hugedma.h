@@ -90,6 +90,7 @@ struct hugedma_attachment {
 	enum hugedma_att_state state;
 	bool requested;			/* mapped on request, not yet unmapped on request */
 	bool translated;		/* behind an IOMMU: bus addresses are IOVAs */
+	bool driver_owned;		/* its driver's (kernel API, dma-buf) */
 	struct sg_table sgt;		/* while mapped */
 	char *addrs_text, *lens_text;	/* dma_addrs, dma_lengths, while mapped */
 	size_t addrs_len, lens_len;
