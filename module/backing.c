@@ -130,6 +130,40 @@ phys_addr_t hugedma_pages_phys(const struct hugedma_pages *pages, unsigned long 
 	return PFN_PHYS(folio_pfn(pages->folios[i]));
 }
 
+/* Every page's physical address, in buffer order, or NULL; kvfree() it. */
+phys_addr_t *hugedma_pages_phys_array(const struct hugedma_pages *pages)
+{
+	phys_addr_t *phys;
+	unsigned long i;
+
+	phys = kvmalloc_array(pages->nr, sizeof(*phys), GFP_KERNEL);
+	if (!phys)
+		return NULL;
+	for (i = 0; i < pages->nr; i++)
+		phys[i] = hugedma_pages_phys(pages, i);
+	return phys;
+}
+
+/* Find the physically contiguous runs of the pages, for publishing. */
+static int hugedma_pages_merge(struct hugedma_pages *pages)
+{
+	phys_addr_t *phys;
+	unsigned long n;
+
+	phys = hugedma_pages_phys_array(pages);
+	if (!phys)
+		return -ENOMEM;
+	n = hugedma_merge_extents(phys, pages->nr, pages->shift, U64_MAX, U64_MAX,
+				  NULL, 0);
+	pages->extents = kvmalloc_array(n, sizeof(*pages->extents), GFP_KERNEL);
+	if (pages->extents)
+		pages->nr_extents = hugedma_merge_extents(phys, pages->nr, pages->shift,
+							  U64_MAX, U64_MAX,
+							  pages->extents, n);
+	kvfree(phys);
+	return pages->extents ? 0 : -ENOMEM;
+}
+
 /* Enter the pages in hugedma_held; -EBUSY if one is held already. */
 static int hugedma_pages_hold(struct hugedma_pages *pages)
 {
@@ -164,6 +198,7 @@ static void hugedma_pages_unpin(struct hugedma_pages *pages)
 
 	for (i = 0; i < pages->nr; i++)
 		unpin_user_page(folio_page(pages->folios[i], 0));
+	kvfree(pages->extents);
 	kvfree(pages);
 }
 
@@ -188,6 +223,7 @@ static void hugedma_pages_release(struct hugedma_pages *pages)
 		WARN_ONCE(ret, "punching out %lu pages failed: %d\n", pages->nr, ret);
 	}
 	fput(pages->file);
+	kvfree(pages->extents);
 	kvfree(pages);
 }
 
@@ -486,6 +522,9 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 	if (ret)
 		goto out_release;
 	pages->nid = hugedma_pages_node(pages);
+	ret = hugedma_pages_merge(pages);
+	if (ret)
+		goto out_release;
 
 	pages->mapfile = dentry_open(&pages->file->f_path, O_RDONLY | O_LARGEFILE,
 				     current_cred());
@@ -603,6 +642,9 @@ struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len)
 		else if (pages->nid != folio_nid(page_folio(page)))
 			pages->nid = NUMA_NO_NODE;
 	}
+	ret = hugedma_pages_merge(pages);
+	if (ret)
+		goto out_unpin;
 	ret = hugedma_pages_hold(pages);
 	if (ret)
 		goto out_unpin;
