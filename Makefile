@@ -5,6 +5,8 @@
 #   make                 build hugedma.ko (against KDIR) and userspace/
 #   make check           install what is missing, build, run every test tier in guests
 #   make demo            build, boot a guest with 1 GB pages, provision and show a buffer
+#   make bench           boot one guest, print hugedma against the alternatives
+#                        (bench/run; newest table on top of bench/RESULTS.md)
 #   make lint            checkpatch --strict on the module, schema and ABI docs in step
 #   make install         modules_install + userspace and admin/ install (on a real machine)
 #   make uninstall       undo make install
@@ -32,7 +34,7 @@ CHECKPATCH_DIR := $(CACHE)/checkpatch
 CHECKPATCH := $(CHECKPATCH_DIR)/scripts/checkpatch.pl
 MODULE_SOURCES := $(wildcard module/*.c module/*.h module/include/*.h module/include/uapi/*.h)
 
-.PHONY: all module kernels userspace check demo lint docs install uninstall clean deps
+.PHONY: all module kernels userspace check demo bench lint docs install uninstall clean deps
 
 all: module userspace
 
@@ -61,6 +63,9 @@ check:
 
 demo:
 	tests/demo
+
+bench:
+	bench/run
 
 # checkpatch and its data files come from Debian's linux-source package; without
 # spelling.txt and const_structs.checkpatch it silently skips those checks.
@@ -102,4 +107,5 @@ clean:
 		find . -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs rm -f
 	$(MAKE) -C userspace clean
 	$(MAKE) -C admin clean
+	$(MAKE) -C bench clean
 	rm -rf build
