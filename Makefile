@@ -10,6 +10,8 @@
 #   make install         modules_install, userspace/ (hugedmactl, libhugedma, their man
 #                        pages, bash completion), admin/ and hugedma(7), on a real
 #                        machine; DESTDIR stages it all
+#   make bench           boot one guest, print hugedma against the alternatives
+#                        (bench/run; newest table on top of bench/RESULTS.md)
 #   make uninstall       undo make install
 #   make dkms-install    copy the module's source to /usr/src/hugedma-VERSION
 #                        (make dkms-source), then dkms add, build and install it for
@@ -47,7 +49,7 @@ DKMS_KVER ?=
 DKMS_FILES := dkms.conf Kbuild Makefile LICENSE \
 	$(wildcard module/*.c module/*.h module/include/*/*.h)
 
-.PHONY: all module kernels userspace check demo lint docs install uninstall clean deps \
+.PHONY: all module kernels userspace check demo bench lint docs install uninstall clean deps \
 	dkms-source dkms-install dkms-uninstall install-docs
 
 all: module userspace
@@ -77,6 +79,9 @@ check:
 
 demo:
 	tests/demo
+
+bench:
+	bench/run
 
 # checkpatch and its data files come from Debian's linux-source package; without
 # spelling.txt and const_structs.checkpatch it silently skips those checks.
@@ -145,4 +150,5 @@ clean:
 		find . -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs rm -f
 	$(MAKE) -C userspace clean
 	$(MAKE) -C admin clean
+	$(MAKE) -C bench clean
 	rm -rf build

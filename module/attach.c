@@ -213,39 +213,47 @@ static void hugedma_att_unpublish(struct hugedma_attachment *att)
 /* ---------------------------------------------------------------- mapping */
 
 /*
- * The sg_table of the whole buffer for @dev: each huge page split into
- * segments no longer than the device's max segment size (the DMA API may
- * merge them again behind an IOMMU).
+ * The sg_table of the whole buffer for @dev: physically adjacent pages merged
+ * into one segment, within the device's max segment size and segment
+ * boundary (hugedma_merge_extents()).
  */
 static int hugedma_att_build_sgt(struct hugedma_attachment *att)
 {
 	struct hugedma_pages *pages = att->buf->pages;
-	unsigned long psize = 1UL << pages->shift;
-	unsigned int seg = dma_get_max_seg_size(att->dev);
-	unsigned long per_page, i, j;
+	u64 max_len = rounddown((u64)dma_get_max_seg_size(att->dev), PAGE_SIZE);
+	u64 boundary = dma_get_seg_boundary(att->dev);
+	struct hugedma_extent *ext = NULL;
 	struct scatterlist *sg;
+	phys_addr_t *phys;
+	unsigned long n;
+	unsigned int i;
 	int ret;
 
-	seg = min_t(unsigned long, rounddown(seg, PAGE_SIZE), psize);
-	if (!seg)
+	if (!max_len)
 		return -EINVAL;
-	per_page = DIV_ROUND_UP(psize, seg);
-	if (per_page * pages->nr > UINT_MAX)
-		return -E2BIG;
-	ret = sg_alloc_table(&att->sgt, per_page * pages->nr, GFP_KERNEL);
+	phys = hugedma_pages_phys_array(pages);
+	if (!phys)
+		return -ENOMEM;
+	n = hugedma_merge_extents(phys, pages->nr, pages->shift, max_len, boundary,
+				  NULL, 0);
+	ret = -E2BIG;
+	if (!n || n > UINT_MAX)
+		goto out_free;
+	ret = -ENOMEM;
+	ext = kvmalloc_array(n, sizeof(*ext), GFP_KERNEL);
+	if (!ext)
+		goto out_free;
+	hugedma_merge_extents(phys, pages->nr, pages->shift, max_len, boundary, ext, n);
+	ret = sg_alloc_table(&att->sgt, n, GFP_KERNEL);
 	if (ret)
-		return ret;
-	sg = att->sgt.sgl;
-	for (i = 0; i < pages->nr; i++) {
-		for (j = 0; j < per_page; j++) {
-			unsigned long off = j * seg;
-
-			sg_set_page(sg, folio_page(pages->folios[i], off >> PAGE_SHIFT),
-				    min_t(unsigned long, seg, psize - off), 0);
-			sg = sg_next(sg);
-		}
-	}
-	return 0;
+		goto out_free;
+	/* an extent's pages are contiguous, so are their struct pages */
+	for_each_sgtable_sg(&att->sgt, sg, i)
+		sg_set_page(sg, pfn_to_page(PHYS_PFN(ext[i].addr)), ext[i].len, 0);
+out_free:
+	kvfree(ext);
+	kvfree(phys);
+	return ret;
 }
 
 /*

@@ -4,21 +4,27 @@
  *
  * There is no exported "give me a hugetlb page" call, so hugedma goes the way
  * user space does: a private hugetlbfs mount per page size, one unlinked file
- * per buffer, and fallocate() of each huge page.  That is hugetlbfs' own
- * allocation path: the pool's free count drops, the page is zeroed, the hugetlb
- * cgroup of the allocating task is charged.  Each page's folio is then looked
- * up and an extra reference is kept for the buffer's whole life, which makes
- * the page unmovable: its physical address is stable while published.
+ * per buffer, and a fault (or a fallocate()) of each huge page of it.  That is
+ * hugetlbfs' own allocation path: the pool's free count drops, the page is
+ * zeroed, the hugetlb cgroup of the allocating task is charged.  Each page's
+ * folio is then looked up and an extra reference is kept for the buffer's
+ * whole life, which makes the page unmovable: its physical address is stable
+ * while published.
  *
- * Placement: fallocate allocates by the calling task's memory policy, which
- * for a task without one is "the node of the CPU it runs on, then any".  For a
- * buffer bound to a node that has CPUs, the pages are taken by a kthread bound
- * to that node's CPUs (and moved into the writer's cgroups, so that hugetlb
- * cgroup limits still apply).  Nodes without CPUs (memory-only) and "any node"
- * allocate in the writer's context, under the writer's own memory policy
- * (numactl --membind=N).  Either way every page's node is checked afterwards
- * and a buffer bound to a node fails with -ENOSPC, returning all it took,
- * rather than keep a page from elsewhere.
+ * Zeroing is the cost, so the pages of one buffer are zeroed in parallel:
+ * the file is mapped into the writer's mm for the while, and kthreads fault
+ * distinct pages of it (fallocate() would serialise them on the inode lock).
+ *
+ * Placement: a fault allocates by the faulting task's memory policy, which
+ * for a task without one is "the node of the CPU it runs on, then any".  For
+ * a buffer bound to a node that has CPUs, the workers are bound to that
+ * node's CPUs; for any node, to every online CPU.  They join the writer's
+ * cgroups, so that hugetlb cgroup limits still apply.  Nodes without CPUs
+ * (memory-only), and any node when the writer has a memory policy of its own
+ * (numactl --membind=N), allocate in the writer's context, under that policy.
+ * Either way every page's node is checked afterwards and a buffer bound to a
+ * node fails with -ENOSPC, returning all it took, rather than keep a page
+ * from elsewhere.
  *
  * User mappings (the char device's mmap) go through hugetlbfs' own mmap, so
  * user space gets 1 GB page-table entries.  Two guards keep user space from
@@ -40,9 +46,11 @@
 #include <linux/kthread.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/overflow.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/topology.h>
@@ -122,6 +130,40 @@ phys_addr_t hugedma_pages_phys(const struct hugedma_pages *pages, unsigned long 
 	return PFN_PHYS(folio_pfn(pages->folios[i]));
 }
 
+/* Every page's physical address, in buffer order, or NULL; kvfree() it. */
+phys_addr_t *hugedma_pages_phys_array(const struct hugedma_pages *pages)
+{
+	phys_addr_t *phys;
+	unsigned long i;
+
+	phys = kvmalloc_array(pages->nr, sizeof(*phys), GFP_KERNEL);
+	if (!phys)
+		return NULL;
+	for (i = 0; i < pages->nr; i++)
+		phys[i] = hugedma_pages_phys(pages, i);
+	return phys;
+}
+
+/* Find the physically contiguous runs of the pages, for publishing. */
+static int hugedma_pages_merge(struct hugedma_pages *pages)
+{
+	phys_addr_t *phys;
+	unsigned long n;
+
+	phys = hugedma_pages_phys_array(pages);
+	if (!phys)
+		return -ENOMEM;
+	n = hugedma_merge_extents(phys, pages->nr, pages->shift, U64_MAX, U64_MAX,
+				  NULL, 0);
+	pages->extents = kvmalloc_array(n, sizeof(*pages->extents), GFP_KERNEL);
+	if (pages->extents)
+		pages->nr_extents = hugedma_merge_extents(phys, pages->nr, pages->shift,
+							  U64_MAX, U64_MAX,
+							  pages->extents, n);
+	kvfree(phys);
+	return pages->extents ? 0 : -ENOMEM;
+}
+
 /* Enter the pages in hugedma_held; -EBUSY if one is held already. */
 static int hugedma_pages_hold(struct hugedma_pages *pages)
 {
@@ -156,6 +198,7 @@ static void hugedma_pages_unpin(struct hugedma_pages *pages)
 
 	for (i = 0; i < pages->nr; i++)
 		unpin_user_page(folio_page(pages->folios[i], 0));
+	kvfree(pages->extents);
 	kvfree(pages);
 }
 
@@ -180,6 +223,7 @@ static void hugedma_pages_release(struct hugedma_pages *pages)
 		WARN_ONCE(ret, "punching out %lu pages failed: %d\n", pages->nr, ret);
 	}
 	fput(pages->file);
+	kvfree(pages->extents);
 	kvfree(pages);
 }
 
@@ -187,24 +231,35 @@ struct hugedma_fill {
 	struct hugedma_pages *pages;
 	unsigned long want;
 	int nid;
-	bool abort;			/* set by the waiting writer on a signal */
-	int ret;
+	bool abort;			/* a failed page, or a signal to the writer */
+	/* the parallel route: the file mapped into the writer's mm at @addr */
+	struct mm_struct *mm;
+	unsigned long addr;
+	atomic_long_t next;		/* next page index to fault */
+	atomic_t ret;			/* first error of a worker */
+};
+
+struct hugedma_fill_worker {
+	struct hugedma_fill *fill;
+	struct task_struct *task;
 	struct completion done;
 };
 
-/* Take pages one at a time so that a signal or a wrong node stops early. */
+/*
+ * In the writer's context: take pages one at a time, so that a signal or a
+ * wrong node stops early.
+ */
 static int hugedma_fill_pages(struct hugedma_fill *fill)
 {
 	struct hugedma_pages *pages = fill->pages;
 	loff_t len = 1LL << pages->shift;
 	struct folio *folio;
-	int nid = NUMA_NO_NODE;
 	int ret;
 
 	while (pages->nr < fill->want) {
 		loff_t pos = (loff_t)pages->nr << pages->shift;
 
-		if (READ_ONCE(fill->abort) || signal_pending(current))
+		if (signal_pending(current))
 			return -EINTR;
 		ret = vfs_fallocate(pages->file, 0, pos, len);
 		if (ret)
@@ -217,55 +272,200 @@ static int hugedma_fill_pages(struct hugedma_fill *fill)
 
 		if (fill->nid != NUMA_NO_NODE && folio_nid(folio) != fill->nid)
 			return -ENOSPC;	/* the node's pool is short: no fallback */
-		if (pages->nr == 1)
-			nid = folio_nid(folio);
-		else if (nid != folio_nid(folio))
-			nid = NUMA_NO_NODE;
 		cond_resched();
 	}
-	pages->nid = nid;
 	return 0;
 }
 
-static int hugedma_fill_thread(void *data)
+/*
+ * Fault page @i of the writer's mapping of the file, which allocates and
+ * zeroes it through hugetlb's own fault path (the pool's free count drops,
+ * the faulting task's hugetlb cgroup is charged), and keep a reference.
+ */
+static int hugedma_fault_page(struct hugedma_fill *fill, unsigned long i)
 {
-	struct hugedma_fill *fill = data;
+	struct hugedma_pages *pages = fill->pages;
+	unsigned long addr = fill->addr + (i << pages->shift);
+	struct vm_area_struct *vma;
+	struct folio *folio;
+	long got = -EFAULT;
+	bool ours;
 
-	fill->ret = hugedma_fill_pages(fill);
-	complete(&fill->done);	/* @fill is the writer's: last access */
+	mmap_read_lock(fill->mm);
+	/* other threads of the writer could have unmapped or replaced the mapping */
+	vma = vma_lookup(fill->mm, addr);
+	ours = vma && vma->vm_file == pages->file;
+	if (ours)
+		got = hugedma_fault_in_remote(fill->mm, addr);
+	mmap_read_unlock(fill->mm);
+	if (got != 1) {
+		/* SIGBUS in our own mapping: the hugetlb cgroup's limit (the pool is reserved) */
+		if (ours && (got == -EFAULT || got == -ENOMEM))
+			return -ENOSPC;
+		return got < 0 ? (int)got : -EFAULT;
+	}
+
+	folio = hugedma_hugetlb_folio_get(pages->file->f_mapping,
+					  (loff_t)i << pages->shift, pages->shift);
+	if (WARN_ON_ONCE(!folio))
+		return -EIO;
+	pages->folios[i] = folio;
+	if (fill->nid != NUMA_NO_NODE && folio_nid(folio) != fill->nid)
+		return -ENOSPC;	/* the node's pool is short: no fallback */
 	return 0;
 }
 
-/* Run the fill on a kthread bound to @fill->nid's CPUs; the writer waits. */
-static int hugedma_fill_on_node(struct hugedma_fill *fill, const char *name)
+static int hugedma_fill_worker_fn(void *data)
 {
-	struct task_struct *task;
+	struct hugedma_fill_worker *w = data;
+	struct hugedma_fill *fill = w->fill;
+	unsigned long i;
 	int ret;
 
-	init_completion(&fill->done);
-	task = kthread_create_on_node(hugedma_fill_thread, fill, fill->nid,
-				      "hugedma/%s", name);
-	if (IS_ERR(task))
-		return PTR_ERR(task);
-	ret = set_cpus_allowed_ptr(task, cpumask_of_node(fill->nid));
-	if (!ret)
-		ret = cgroup_attach_task_all(current, task);
-	if (ret) {
-		/* never woken: make it exit without running the fill */
-		WRITE_ONCE(fill->abort, true);
-		wake_up_process(task);
-		wait_for_completion(&fill->done);
-		return ret;
+	while (!READ_ONCE(fill->abort)) {
+		/* handed out one by one: two indices can share a fault mutex */
+		i = atomic_long_fetch_inc(&fill->next);
+		if (i >= fill->want)
+			break;
+		/*
+		 * Last page first: the pool's free lists hand out the highest
+		 * address first (boot-time pages, and the pages of a buffer
+		 * freed in order), so that the buffer comes out in ascending
+		 * physical order and adjacent pages merge into one extent.
+		 */
+		i = fill->want - 1 - i;
+		ret = hugedma_fault_page(fill, i);
+		if (ret) {
+			atomic_cmpxchg(&fill->ret, 0, ret);
+			WRITE_ONCE(fill->abort, true);
+		}
+		cond_resched();
 	}
-	wake_up_process(task);
+	/* @w and @fill are the writer's: no access after this */
+	kthread_complete_and_exit(&w->done, 0);
+}
 
-	if (wait_for_completion_interruptible(&fill->done)) {
-		/* a signal: stop after the page in progress, then unwind */
-		WRITE_ONCE(fill->abort, true);
-		wait_for_completion(&fill->done);
-		return -EINTR;
+/* Put every page taken so far, then drop the pages and their reservations. */
+static void hugedma_fill_unwind(struct hugedma_fill *fill)
+{
+	struct hugedma_pages *pages = fill->pages;
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < fill->want; i++) {
+		if (pages->folios[i])
+			folio_put(pages->folios[i]);
+		pages->folios[i] = NULL;
 	}
-	return fill->ret;
+	/* punching a hole would leave the unfaulted pages' reservations behind */
+	ret = vfs_truncate(&pages->file->f_path, 0);
+	if (ret)	/* the final fput() drops them then */
+		pr_debug("truncating after a failed fill: %d\n", ret);
+}
+
+/*
+ * Fault the pages in parallel, from kthreads bound to @mask, through a
+ * temporary shared mapping of the file in the writer's mm: hugetlbfs'
+ * fallocate holds the inode lock while it zeroes, its fault path does not.
+ * The mapping reserves every page up front, so a short pool fails here with
+ * nothing taken.  The workers join the writer's cgroups: the hugetlb cgroup
+ * limits that apply to the writer apply to their faults.  While this runs,
+ * the mapping shows in the writer's /proc/PID/maps.
+ */
+static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
+				 const struct cpumask *mask)
+{
+	struct hugedma_pages *pages = fill->pages;
+	size_t len = (size_t)fill->want << pages->shift;
+	struct hugedma_fill_worker *workers;
+	unsigned int nr_workers, n, k;
+	bool interrupted = false;
+	int ret = 0;
+
+	nr_workers = min_t(unsigned long, cpumask_weight(mask), fill->want);
+	if (!nr_workers)
+		return -ENODEV;
+	workers = kcalloc(nr_workers, sizeof(*workers), GFP_KERNEL);
+	if (!workers)
+		return -ENOMEM;
+
+	fill->addr = vm_mmap(pages->file, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	if (IS_ERR_VALUE(fill->addr)) {
+		ret = (long)fill->addr;
+		kfree(workers);
+		/* hugetlbfs' mmap fails with -ENOMEM when the pool cannot reserve */
+		return ret == -ENOMEM ? -ENOSPC : ret;
+	}
+	fill->mm = current->mm;
+	mmget(fill->mm);
+
+	/* set every worker up before any runs, so that a failure takes nothing */
+	for (n = 0; n < nr_workers; n++) {
+		struct hugedma_fill_worker *w = &workers[n];
+
+		w->fill = fill;
+		init_completion(&w->done);
+		w->task = kthread_create_on_node(hugedma_fill_worker_fn, w, fill->nid,
+						 "hugedma/%s:%u", name, n);
+		if (IS_ERR(w->task)) {
+			ret = PTR_ERR(w->task);
+			break;
+		}
+		ret = set_cpus_allowed_ptr(w->task, mask);
+		if (!ret)
+			ret = cgroup_attach_task_all(current, w->task);
+		if (ret) {
+			n++;	/* created: it must run to exit */
+			break;
+		}
+	}
+	if (ret)
+		WRITE_ONCE(fill->abort, true);	/* they exit without faulting */
+	for (k = 0; k < n; k++)
+		wake_up_process(workers[k].task);
+
+	for (k = 0; k < n; k++) {
+		/* a signal: stop after the pages in progress, then unwind */
+		if (!interrupted && wait_for_completion_interruptible(&workers[k].done)) {
+			interrupted = true;
+			WRITE_ONCE(fill->abort, true);
+		}
+		if (interrupted)
+			wait_for_completion(&workers[k].done);
+	}
+	kfree(workers);
+	mmput(fill->mm);
+	vm_munmap(fill->addr, len);
+
+	if (!ret)
+		ret = interrupted ? -EINTR : atomic_read(&fill->ret);
+	if (ret)
+		hugedma_fill_unwind(fill);
+	else
+		pages->nr = fill->want;
+	return ret;
+}
+
+/* The node of every page, or NUMA_NO_NODE if they are on more than one. */
+static int hugedma_pages_node(const struct hugedma_pages *pages)
+{
+	int nid = pages->nr ? folio_nid(pages->folios[0]) : NUMA_NO_NODE;
+	unsigned long i;
+
+	for (i = 1; i < pages->nr; i++)
+		if (folio_nid(pages->folios[i]) != nid)
+			return NUMA_NO_NODE;
+	return nid;
+}
+
+/* numactl --membind and the like: the writer wants its own placement */
+static bool hugedma_writer_has_mempolicy(void)
+{
+#ifdef CONFIG_NUMA
+	return current->mempolicy;
+#else
+	return false;
+#endif
 }
 
 static bool hugedma_node_has_cpus(int nid)
@@ -278,6 +478,12 @@ static bool hugedma_node_has_cpus(int nid)
  * @nid unless it is NUMA_NO_NODE.  Sleeps for as long as zeroing takes; call
  * with no lock held.  On failure nothing is kept: -ENOSPC when the pool (or
  * the node's share of it) is short, -EINTR on a signal.
+ *
+ * Who allocates: kthreads bound to the node's CPUs for a node that has CPUs,
+ * or to every online CPU for any node, many pages at once; the writer itself,
+ * under its own memory policy, for a memory-only node, for any node when the
+ * writer has a memory policy (numactl --membind), and for a single page on
+ * any node (nothing to do in parallel).
  */
 struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 					  unsigned long nr, int nid)
@@ -305,10 +511,18 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 	}
 
 	fill.pages = pages;
-	if (nid != NUMA_NO_NODE && hugedma_node_has_cpus(nid))
-		ret = hugedma_fill_on_node(&fill, name);
+	if (!current->mm)
+		ret = hugedma_fill_pages(&fill);
+	else if (nid != NUMA_NO_NODE && hugedma_node_has_cpus(nid))
+		ret = hugedma_fill_parallel(&fill, name, cpumask_of_node(nid));
+	else if (nid == NUMA_NO_NODE && nr > 1 && !hugedma_writer_has_mempolicy())
+		ret = hugedma_fill_parallel(&fill, name, cpu_online_mask);
 	else
 		ret = hugedma_fill_pages(&fill);
+	if (ret)
+		goto out_release;
+	pages->nid = hugedma_pages_node(pages);
+	ret = hugedma_pages_merge(pages);
 	if (ret)
 		goto out_release;
 
@@ -428,6 +642,9 @@ struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len)
 		else if (pages->nid != folio_nid(page_folio(page)))
 			pages->nid = NUMA_NO_NODE;
 	}
+	ret = hugedma_pages_merge(pages);
+	if (ret)
+		goto out_unpin;
 	ret = hugedma_pages_hold(pages);
 	if (ret)
 		goto out_unpin;

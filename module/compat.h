@@ -17,6 +17,7 @@
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/mm.h>
 #include <linux/mnt_idmapping.h>
 #include <linux/pagemap.h>
 #include <linux/string.h>
@@ -65,6 +66,20 @@ static inline struct folio *hugedma_hugetlb_folio_get(struct address_space *mapp
 	folio = __filemap_get_folio(mapping, pos >> shift, 0, 0);
 #endif
 	return IS_ERR(folio) ? NULL : folio;
+}
+
+/*
+ * Fault in the page at @addr of @mm for writing, without taking a reference;
+ * the caller holds @mm's mmap lock for reading.  1 on success.  The vmas
+ * argument went away in 6.5.
+ */
+static inline long hugedma_fault_in_remote(struct mm_struct *mm, unsigned long addr)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	return get_user_pages_remote(mm, addr, 1, FOLL_WRITE, NULL, NULL);
+#else
+	return get_user_pages_remote(mm, addr, 1, FOLL_WRITE, NULL, NULL, NULL);
+#endif
 }
 
 /* class_create() lost its owner argument in 6.4. */

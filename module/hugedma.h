@@ -34,6 +34,12 @@ enum hugedma_state {
 	HUGEDMA_DISABLING,
 };
 
+/* One physically contiguous piece of a buffer (extent.c) */
+struct hugedma_extent {
+	u64 addr;			/* physical address */
+	u64 len;			/* bytes */
+};
+
 /*
  * The hugetlb pages behind one enabled buffer (backing.c): either taken from
  * the pool into a hugetlbfs file of hugedma's, or pinned in a user mapping.
@@ -44,6 +50,8 @@ struct hugedma_pages {
 	unsigned int shift;		/* huge page shift */
 	int nid;			/* node of every page, or NUMA_NO_NODE if mixed */
 	unsigned long nr;		/* pages held in @folios */
+	unsigned long nr_extents;	/* physically contiguous runs of the pages */
+	struct hugedma_extent *extents;	/* those runs, in buffer order */
 	struct folio *folios[];		/* one extra reference each: no migration */
 };
 
@@ -62,6 +70,8 @@ struct hugedma_buffer {
 	struct device *dev;		/* /sys/class/hugedma/NAME while enabled */
 	dev_t devt;			/* /dev/hugedma/NAME while enabled */
 	struct kobject *att_dir;	/* .../NAME/attachments while enabled */
+	char *ext_addrs, *ext_lens;	/* extent_addrs, extent_lengths while enabled */
+	size_t ext_addrs_len, ext_lens_len;
 	struct list_head attachments;	/* struct hugedma_attachment.node */
 	unsigned int nr_open;		/* open char device files */
 	unsigned int nr_mapped;		/* mapped attachments */
@@ -97,6 +107,11 @@ struct hugedma_attachment {
 	struct kobject *kobj;		/* its sysfs directory */
 };
 
+/* extent.c: pure, no state (KUnit-testable) */
+unsigned long hugedma_merge_extents(const phys_addr_t *phys, unsigned long nr,
+				    unsigned int shift, u64 max_len, u64 boundary_mask,
+				    struct hugedma_extent *ext, unsigned long max_ext);
+
 /* parse.c: pure input parsing, no state */
 bool hugedma_name_valid(const char *name);
 int hugedma_parse_size(const char *buf, u64 *out);
@@ -114,6 +129,7 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 void hugedma_pages_free(struct hugedma_pages *pages);
 struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len);
 phys_addr_t hugedma_pages_phys(const struct hugedma_pages *pages, unsigned long i);
+phys_addr_t *hugedma_pages_phys_array(const struct hugedma_pages *pages);
 bool hugedma_pages_mapped(const struct hugedma_pages *pages);
 unsigned long hugedma_pages_get_unmapped_area(const struct hugedma_pages *pages,
 					      unsigned long addr, unsigned long len,

@@ -101,6 +101,44 @@ static ssize_t phys_addrs_read(struct file *file, struct kobject *kobj,
 }
 static BIN_ATTR_ADMIN_RO(phys_addrs, 0);
 
+static ssize_t nr_extents_show(struct device *dev, struct device_attribute *attr,
+			       char *page)
+{
+	return sysfs_emit(page, "%lu\n", to_buffer(dev)->pages->nr_extents);
+}
+static DEVICE_ATTR_RO(nr_extents);
+
+static ssize_t hugedma_read_text(const char *text, size_t len, char *out, loff_t off,
+				 size_t count)
+{
+	if (off >= len)
+		return 0;
+	count = min_t(size_t, count, len - off);
+	memcpy(out, text + off, count);
+	return count;
+}
+
+/* the extents: rendered at publish time, fixed while the device exists */
+static ssize_t extent_addrs_read(struct file *file, struct kobject *kobj,
+				 HUGEDMA_BIN_ATTR_CONST struct bin_attribute *attr, char *out,
+				 loff_t off, size_t count)
+{
+	struct hugedma_buffer *buf = to_buffer(kobj_to_dev(kobj));
+
+	return hugedma_read_text(buf->ext_addrs, buf->ext_addrs_len, out, off, count);
+}
+static BIN_ATTR_ADMIN_RO(extent_addrs, 0);
+
+static ssize_t extent_lengths_read(struct file *file, struct kobject *kobj,
+				   HUGEDMA_BIN_ATTR_CONST struct bin_attribute *attr, char *out,
+				   loff_t off, size_t count)
+{
+	struct hugedma_buffer *buf = to_buffer(kobj_to_dev(kobj));
+
+	return hugedma_read_text(buf->ext_lens, buf->ext_lens_len, out, off, count);
+}
+static BIN_ATTR_ADMIN_RO(extent_lengths, 0);
+
 static struct attribute *hugedma_buffer_attrs[] = {
 	&dev_attr_size.attr,
 	&dev_attr_page_size.attr,
@@ -108,11 +146,14 @@ static struct attribute *hugedma_buffer_attrs[] = {
 	&dev_attr_numa_node.attr,
 	&dev_attr_state.attr,
 	&dev_attr_source.attr,
+	&dev_attr_nr_extents.attr,
 	NULL,
 };
 
 static HUGEDMA_BIN_ATTR_CONST struct bin_attribute *hugedma_buffer_bin_attrs[] = {
 	&bin_attr_phys_addrs,
+	&bin_attr_extent_addrs,
+	&bin_attr_extent_lengths,
 	NULL,
 };
 
@@ -126,18 +167,57 @@ static const struct attribute_group *hugedma_buffer_groups[] = {
 	NULL,
 };
 
+static void hugedma_free_extents_text(struct hugedma_buffer *buf)
+{
+	kvfree(buf->ext_addrs);
+	kvfree(buf->ext_lens);
+	buf->ext_addrs = NULL;
+	buf->ext_lens = NULL;
+	buf->ext_addrs_len = 0;
+	buf->ext_lens_len = 0;
+}
+
+/* "0x%016llx\n" per extent for extent_addrs, "%llu\n" for extent_lengths */
+static int hugedma_render_extents(struct hugedma_buffer *buf)
+{
+	const struct hugedma_pages *pages = buf->pages;
+	size_t a = 0, l = 0;
+	unsigned long i;
+
+	buf->ext_addrs = kvmalloc(pages->nr_extents * 19 + 1, GFP_KERNEL);
+	buf->ext_lens = kvmalloc(pages->nr_extents * 21 + 1, GFP_KERNEL);
+	if (!buf->ext_addrs || !buf->ext_lens) {
+		hugedma_free_extents_text(buf);
+		return -ENOMEM;
+	}
+	for (i = 0; i < pages->nr_extents; i++) {
+		a += scnprintf(buf->ext_addrs + a, 20, "0x%016llx\n", pages->extents[i].addr);
+		l += scnprintf(buf->ext_lens + l, 22, "%llu\n", pages->extents[i].len);
+	}
+	buf->ext_addrs_len = a;
+	buf->ext_lens_len = l;
+	return 0;
+}
+
 int hugedma_sysfs_publish(struct hugedma_buffer *buf)
 {
 	struct device *dev;
+	int ret;
 
+	ret = hugedma_render_extents(buf);
+	if (ret)
+		return ret;
 	dev = device_create_with_groups(hugedma_class, NULL, buf->devt, buf,
 					hugedma_buffer_groups, "%s", buf->name);
-	if (IS_ERR(dev))
+	if (IS_ERR(dev)) {
+		hugedma_free_extents_text(buf);
 		return PTR_ERR(dev);
+	}
 	/* like uio's maps/: a directory of per-attachment kobjects */
 	buf->att_dir = kobject_create_and_add("attachments", &dev->kobj);
 	if (!buf->att_dir) {
 		device_unregister(dev);
+		hugedma_free_extents_text(buf);
 		return -ENOMEM;
 	}
 	mutex_lock(&buf->lock);
@@ -161,7 +241,8 @@ void hugedma_sysfs_unpublish(struct hugedma_buffer *buf)
 	mutex_unlock(&buf->lock);
 	kobject_put(buf->att_dir);
 	buf->att_dir = NULL;
-	device_unregister(dev);
+	device_unregister(dev);	/* waits for readers */
+	hugedma_free_extents_text(buf);
 }
 
 /* /dev/hugedma/NAME, root only; udev rules may change the group */

@@ -16,11 +16,14 @@
 #include <linux/dma-mapping.h>
 #include <linux/hugedma.h>
 #include <linux/iopoll.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/scatterlist.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "../../module/compat.h"
@@ -44,6 +47,12 @@ struct hugedma_edu {
 	struct mutex lock;		/* the engine, and the held mapping */
 	struct hugedma_buffer *held;
 	struct sg_table *held_sgt;
+	/* benchmarks: coherent chunks */
+	void **co_cpu;
+	dma_addr_t *co_dma;
+	unsigned long co_nr;
+	size_t co_chunk;
+	atomic_t co_maps;		/* user mappings of the chunks: no free */
 };
 
 static struct hugedma_edu *edu_dev;	/* one edu per guest */
@@ -183,8 +192,185 @@ static int edu_hold(struct hugedma_edu *edu, struct hugedma_edu_xfer *x)
 	return 0;
 }
 
+static void edu_coherent_free(struct hugedma_edu *edu)
+{
+	unsigned long i;
+
+	if (WARN_ON(atomic_read(&edu->co_maps)))	/* unbind with a mapping: leak */
+		return;
+	for (i = 0; i < edu->co_nr; i++)
+		dma_free_coherent(&edu->pdev->dev, edu->co_chunk, edu->co_cpu[i], edu->co_dma[i]);
+	kvfree(edu->co_cpu);
+	kvfree(edu->co_dma);
+	edu->co_cpu = NULL;
+	edu->co_dma = NULL;
+	edu->co_nr = 0;
+}
+
+/* the pfn of byte @off of chunk @i (behind an IOMMU the chunk may be vmapped pages) */
+static unsigned long edu_coherent_pfn(struct hugedma_edu *edu, unsigned long i, size_t off)
+{
+	void *p = edu->co_cpu[i] + off;
+
+	return is_vmalloc_addr(p) ? vmalloc_to_pfn(p) : PHYS_PFN(virt_to_phys(p));
+}
+
+static unsigned long edu_coherent_runs(struct hugedma_edu *edu)
+{
+	unsigned long i, runs = 0, prev = 0;
+	size_t off;
+
+	for (i = 0; i < edu->co_nr; i++) {
+		for (off = 0; off < edu->co_chunk; off += PAGE_SIZE) {
+			unsigned long pfn = edu_coherent_pfn(edu, i, off);
+
+			if (!runs || pfn != prev + 1)
+				runs++;
+			prev = pfn;
+		}
+		cond_resched();
+	}
+	return runs;
+}
+
+static int edu_coherent_alloc(struct hugedma_edu *edu, struct hugedma_edu_coherent *c)
+{
+	unsigned long nr, i;
+
+	if (edu->co_nr)
+		return -EBUSY;
+	if (!c->chunk || !is_power_of_2(c->chunk) || c->chunk < PAGE_SIZE ||
+	    !c->total || c->total % c->chunk)
+		return -EINVAL;
+	nr = c->total / c->chunk;
+	edu->co_cpu = kvcalloc(nr, sizeof(*edu->co_cpu), GFP_KERNEL);
+	edu->co_dma = kvcalloc(nr, sizeof(*edu->co_dma), GFP_KERNEL);
+	if (!edu->co_cpu || !edu->co_dma) {
+		edu_coherent_free(edu);
+		return -ENOMEM;
+	}
+	edu->co_chunk = c->chunk;
+	for (i = 0; i < nr; i++) {
+		edu->co_cpu[i] = dma_alloc_coherent(&edu->pdev->dev, c->chunk, &edu->co_dma[i],
+						    GFP_KERNEL | __GFP_NOWARN);
+		if (!edu->co_cpu[i]) {
+			edu_coherent_free(edu);
+			return -ENOMEM;
+		}
+		edu->co_nr++;
+		if (fatal_signal_pending(current)) {
+			edu_coherent_free(edu);
+			return -EINTR;
+		}
+	}
+	c->nr_chunks = nr;
+	c->nr_phys_runs = edu_coherent_runs(edu);
+	return 0;
+}
+
+static void edu_vma_open(struct vm_area_struct *vma)
+{
+	struct hugedma_edu *edu = vma->vm_private_data;
+
+	atomic_inc(&edu->co_maps);
+}
+
+static void edu_vma_close(struct vm_area_struct *vma)
+{
+	struct hugedma_edu *edu = vma->vm_private_data;
+
+	atomic_dec(&edu->co_maps);
+}
+
+static const struct vm_operations_struct edu_vm_ops = {
+	.open = edu_vma_open,
+	.close = edu_vma_close,
+};
+
+/* The chunks end to end, PTEs built now, as dma_mmap_coherent() does. */
+static int edu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct hugedma_edu *edu;
+	unsigned long addr = vma->vm_start, i, start = 0, n = 0, pfn;
+	size_t off;
+	int ret = 0;
+
+	mutex_lock(&edu_dev_lock);
+	edu = edu_dev;
+	if (!edu) {
+		mutex_unlock(&edu_dev_lock);
+		return -ENODEV;
+	}
+	mutex_lock(&edu->lock);
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != edu->co_nr * edu->co_chunk) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	/* one remap_pfn_range() per physically contiguous run */
+	for (i = 0; i < edu->co_nr && !ret; i++) {
+		for (off = 0; off < edu->co_chunk; off += PAGE_SIZE) {
+			pfn = edu_coherent_pfn(edu, i, off);
+			if (n && pfn == start + n) {
+				n++;
+				continue;
+			}
+			if (n) {
+				ret = remap_pfn_range(vma, addr, start, n << PAGE_SHIFT,
+						      vma->vm_page_prot);
+				if (ret)
+					break;
+				addr += n << PAGE_SHIFT;
+			}
+			start = pfn;
+			n = 1;
+		}
+	}
+	if (!ret && n)
+		ret = remap_pfn_range(vma, addr, start, n << PAGE_SHIFT, vma->vm_page_prot);
+	if (!ret) {
+		vma->vm_private_data = edu;
+		vma->vm_ops = &edu_vm_ops;
+		edu_vma_open(vma);
+	}
+out_unlock:
+	mutex_unlock(&edu->lock);
+	mutex_unlock(&edu_dev_lock);
+	return ret;
+}
+
+/* The number of DMA segments of a dma-buf mapped for edu. */
+static int edu_dmabuf_segs(struct hugedma_edu *edu, u64 *arg)
+{
+	struct dma_buf_attachment *attach;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	int ret = 0;
+
+	dmabuf = dma_buf_get(arg[0]);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	attach = dma_buf_attach(dmabuf, &edu->pdev->dev);
+	if (IS_ERR(attach)) {
+		ret = PTR_ERR(attach);
+		goto out_put;
+	}
+	sgt = hugedma_dma_buf_map(attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto out_detach;
+	}
+	arg[1] = sgt->nents;
+	hugedma_dma_buf_unmap(attach, sgt, DMA_BIDIRECTIONAL);
+out_detach:
+	dma_buf_detach(dmabuf, attach);
+out_put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
 static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct hugedma_edu_coherent co;
 	struct hugedma_edu_xfer x;
 	struct hugedma_edu *edu;
 	u64 dma[2];
@@ -200,6 +386,30 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (cmd == HUGEDMA_EDU_RELEASE) {
 		edu_release_held(edu);
 		ret = 0;
+		goto out_unlock;
+	}
+	if (cmd == HUGEDMA_EDU_COHERENT_FREE) {
+		ret = atomic_read(&edu->co_maps) ? -EBUSY : 0;
+		if (!ret)
+			edu_coherent_free(edu);
+		goto out_unlock;
+	}
+	if (cmd == HUGEDMA_EDU_COHERENT_ALLOC) {
+		ret = -EFAULT;
+		if (copy_from_user(&co, (void __user *)arg, sizeof(co)))
+			goto out_unlock;
+		ret = edu_coherent_alloc(edu, &co);
+		if (!ret && copy_to_user((void __user *)arg, &co, sizeof(co)))
+			ret = -EFAULT;
+		goto out_unlock;
+	}
+	if (cmd == HUGEDMA_EDU_DMABUF_SEGS) {
+		ret = -EFAULT;
+		if (copy_from_user(dma, (void __user *)arg, sizeof(dma)))
+			goto out_unlock;
+		ret = edu_dmabuf_segs(edu, dma);
+		if (!ret && copy_to_user((void __user *)arg, dma, sizeof(dma)))
+			ret = -EFAULT;
 		goto out_unlock;
 	}
 	if (cmd == HUGEDMA_EDU_SET_DMA) {
@@ -246,6 +456,7 @@ out_unlock:
 static const struct file_operations edu_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = edu_ioctl,
+	.mmap = edu_mmap,
 };
 
 static struct miscdevice edu_misc = {
@@ -302,6 +513,7 @@ static void edu_remove(struct pci_dev *pdev)
 	mutex_unlock(&edu_dev_lock);
 	mutex_lock(&edu->lock);
 	edu_release_held(edu);
+	edu_coherent_free(edu);
 	mutex_unlock(&edu->lock);
 }
 

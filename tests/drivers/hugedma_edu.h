@@ -32,4 +32,24 @@ struct hugedma_edu_xfer {
 /* the device's DMA mask in bits, and its max segment size in bytes */
 #define HUGEDMA_EDU_SET_DMA	_IOW('h', 0x45, __u64[2])
 
+/*
+ * Benchmarks: the status quo, a buffer of total bytes as dma_alloc_coherent()
+ * chunks of chunk bytes (a power of two; -ENOMEM if one fails: try smaller).
+ * The chunks stay until COHERENT_FREE, rmmod or unbind; /dev/hugedma-edu's
+ * mmap maps them end to end, as dma_mmap_coherent() would (PTEs built at mmap);
+ * COHERENT_FREE is -EBUSY while they are mapped.
+ */
+struct hugedma_edu_coherent {
+	__u64 total;		/* bytes */
+	__u64 chunk;		/* bytes per dma_alloc_coherent() */
+	__u64 nr_chunks;	/* out: DMA segments a device is given */
+	__u64 nr_phys_runs;	/* out: physically contiguous runs, page by page */
+};
+
+#define HUGEDMA_EDU_COHERENT_ALLOC	_IOWR('h', 0x47, struct hugedma_edu_coherent)
+#define HUGEDMA_EDU_COHERENT_FREE	_IO('h', 0x48)
+
+/* Benchmarks: map a dma-buf (fd) for edu; out: its DMA segments (nents), unmapped again */
+#define HUGEDMA_EDU_DMABUF_SEGS		_IOWR('h', 0x49, __u64[2])
+
 #endif /* HUGEDMA_EDU_H */

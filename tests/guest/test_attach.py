@@ -303,6 +303,62 @@ def test_max_segment_size_is_honoured(edu, mkbuf):
         os.rmdir(att)
 
 
+def runs_of(addrs, size):
+    """Physically contiguous runs of pages of `size` at `addrs`: [(addr, len)]."""
+    out = []
+    for a in addrs:
+        if out and out[-1][0] + out[-1][1] == a:
+            out[-1] = (out[-1][0], out[-1][1] + size)
+        else:
+            out.append((a, size))
+    return out
+
+
+def cut(runs, piece, boundary):
+    """runs cut into pieces of at most `piece` bytes that cross no multiple of `boundary`."""
+    out = []
+    for a, n in runs:
+        end = a + n
+        while a < end:
+            ln = min(end - a, piece, (a // boundary + 1) * boundary - a)
+            out.append((a, ln))
+            a += ln
+    return out
+
+
+def test_segments_are_the_merged_extents(edu, mkbuf):
+    """The published extents are the runs of phys_addrs; an attachment's segments
+    cover the same memory, never more than the runs cut at the max segment size
+    (whole pages) and the 4 GB segment boundary, and without an IOMMU exactly those."""
+    fd, bdf = edu
+    b = mkbuf(page_size="2M", size="64M")
+    assert b.enable() == 0
+    runs = runs_of(b.phys_addrs(), h.SZ_2M)
+    assert int(b.sysfs("nr_extents")) == len(runs)
+    ext = list(zip((int(x, 16) for x in b.sysfs("extent_addrs").split()),
+                   (int(x) for x in b.sysfs("extent_lengths").split())))
+    assert ext == runs
+    att = b.dir / "attachments" / bdf
+    os.mkdir(att)
+    try:
+        for max_seg, piece in ((0xFFFFFFFF, (0xFFFFFFFF // h.SZ_2M) * h.SZ_2M),
+                               (4 << 20, 4 << 20), (64 << 10, 64 << 10)):
+            set_dma(fd, 64, max_seg)
+            assert h.write(att / "enable", "1") == 0
+            addrs, lens = segments(b, bdf)
+            assert sum(lens) == 64 << 20 and max(lens) <= max_seg
+            want = len(cut(runs, piece, 1 << 32))
+            if IOMMU:
+                assert len(lens) <= want
+            else:
+                assert list(zip(addrs, lens)) == cut(runs, piece, 1 << 32)
+            assert h.write(att / "enable", "0") == 0
+    finally:
+        set_dma(fd, 64, 1 << 30)
+        h.write(att / "enable", "0")
+        os.rmdir(att)
+
+
 def test_dma_mask_is_honoured(edu, mkbuf):
     fd, bdf = edu
     b = mkbuf(page_size="2M", size="4M")
