@@ -380,20 +380,25 @@ int hugedma_att_map(struct hugedma_attachment *att)
 	ret = hugedma_att_render(att);
 	if (ret)
 		goto out_unmap;
+	/*
+	 * A mapping nobody can see is a failed one: the sysfs directory is
+	 * made before the state says mapped (readers of a directory made
+	 * earlier, kept by a removed attachment, see "disabled" until then).
+	 */
+	if (!att->kobj) {
+		ret = hugedma_att_publish(att);
+		if (ret)
+			goto out_free_text;
+	}
 	mutex_lock(&att->lock);
 	att->state = HUGEDMA_ATT_MAPPED;
 	mutex_unlock(&att->lock);
 	att->requested = true;
-
-	if (!att->kobj) {
-		ret = hugedma_att_publish(att);
-		if (ret)
-			pr_warn("%s: %s: no sysfs directory: %pe\n", buf->name, att->name,
-				ERR_PTR(ret));
-	}
 	mutex_unlock(&att->op_lock);
 	return 0;
 
+out_free_text:
+	hugedma_att_free_text(att);
 out_unmap:
 	dma_unmap_sgtable(att->dev, &att->sgt, att->dir, 0);
 out_free_sgt:
