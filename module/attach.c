@@ -566,7 +566,8 @@ static int hugedma_pci_notify(struct notifier_block *nb, unsigned long action, v
 	mutex_lock(&hugedma_atts_lock);
 	list_for_each_entry(att, &hugedma_atts, all)
 		n += att->dev == dev && !(admin_only && att->driver_owned);
-	victims = n ? kcalloc(n, sizeof(*victims), GFP_KERNEL) : NULL;
+	/* the device is going whatever happens here: its mappings must go first */
+	victims = n ? kcalloc(n, sizeof(*victims), GFP_KERNEL | __GFP_NOFAIL) : NULL;
 	n = 0;
 	if (victims) {
 		list_for_each_entry(att, &hugedma_atts, all) {

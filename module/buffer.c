@@ -306,7 +306,11 @@ static void hugedma_buffer_unpublish_atts(struct hugedma_buffer *buf)
 	mutex_lock(&buf->lock);
 	list_for_each_entry(att, &buf->attachments, node)
 		n++;
-	atts = n ? kcalloc(n, sizeof(*atts), GFP_KERNEL) : NULL;
+	/*
+	 * Disabling cannot fail: a directory left here would outlive the
+	 * device it sits in.  A few pointers, so the allocator may loop.
+	 */
+	atts = n ? kcalloc(n, sizeof(*atts), GFP_KERNEL | __GFP_NOFAIL) : NULL;
 	n = 0;
 	if (atts) {
 		list_for_each_entry(att, &buf->attachments, node) {
