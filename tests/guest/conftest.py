@@ -30,6 +30,8 @@ def pytest_configure(config):
                             "with kmemleak=on (tier debug-leaks)")
     config.addinivalue_line("markers", "dkms: needs the booted kernel's headers in "
                             "/lib/modules/$(uname -r)/build (Debian-packaged kernels)")
+    config.addinivalue_line("markers", "races: the multi-process stress test "
+                            "(HUGEDMA_RACE_SECONDS, default 60)")
 
 
 def pytest_collection_modifyitems(config, items):
