@@ -26,8 +26,9 @@ import hugedma_test as h
 DEBUGFS = "/sys/kernel/debug"
 ATTRS = ("failslab", "fail_page_alloc")
 SPLAT = re.compile(r"BUG:|WARNING:|KASAN|Oops|general protection|possible recursive locking|"
-                   r"possible circular locking|suspicious RCU|DMA-API:|kmemleak|"
-                   r"inconsistent lock state|sleeping function called")
+                   r"possible circular locking|suspicious RCU|DMA-API:|"
+                   r"inconsistent lock state|sleeping function called|"
+                   r"Kernel memory leak detector disabled")
 
 
 def available():
