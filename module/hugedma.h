@@ -102,6 +102,17 @@ int hugedma_parse_size(const char *buf, u64 *out);
 int hugedma_parse_page_size(const char *buf, unsigned int *shift);
 int hugedma_parse_node(const char *buf, int *nid);
 int hugedma_parse_bool(const char *buf, bool *out);
+
+/* state.c: the buffer state machine's table, no state */
+enum hugedma_event {
+	HUGEDMA_EV_ENABLE,		/* enable 1 */
+	HUGEDMA_EV_DISABLE,		/* enable 0 */
+	HUGEDMA_EV_DONE,		/* the transition under way completed */
+	HUGEDMA_EV_FAILED,		/* the transition under way failed */
+};
+
+int hugedma_state_next(enum hugedma_state state, enum hugedma_event event,
+		       bool sized, bool in_use, enum hugedma_state *next);
 const char *hugedma_state_name(enum hugedma_state state);
 
 /* backing.c: hugetlb pool pages through private hugetlbfs mounts */

@@ -163,21 +163,6 @@ int hugedma_parse_bool(const char *buf, bool *out)
 	return 0;
 }
 
-const char *hugedma_state_name(enum hugedma_state state)
-{
-	switch (state) {
-	case HUGEDMA_DISABLED:
-		return "disabled";
-	case HUGEDMA_ENABLING:
-		return "enabling";
-	case HUGEDMA_ENABLED:
-		return "enabled";
-	case HUGEDMA_DISABLING:
-		return "disabling";
-	}
-	return "unknown";
-}
-
 /* "bidirectional", "to_device" or "from_device" */
 int hugedma_parse_direction(const char *buf, enum dma_data_direction *dir)
 {
