@@ -213,39 +213,51 @@ static void hugedma_att_unpublish(struct hugedma_attachment *att)
 /* ---------------------------------------------------------------- mapping */
 
 /*
- * The sg_table of the whole buffer for @dev: each huge page split into
- * segments no longer than the device's max segment size (the DMA API may
- * merge them again behind an IOMMU).
+ * The sg_table of the whole buffer for @dev: its extents (extents.c) no
+ * longer than the device's max segment size (the DMA API may merge them again
+ * behind an IOMMU).
  */
 static int hugedma_att_build_sgt(struct hugedma_attachment *att)
 {
 	struct hugedma_pages *pages = att->buf->pages;
-	unsigned long psize = 1UL << pages->shift;
-	unsigned int seg = dma_get_max_seg_size(att->dev);
-	unsigned long per_page, i, j;
+	unsigned int max_seg = dma_get_max_seg_size(att->dev);
+	struct hugedma_extent *ext = NULL;
 	struct scatterlist *sg;
+	unsigned long n, i;
+	phys_addr_t *phys;
 	int ret;
 
-	seg = min_t(unsigned long, rounddown(seg, PAGE_SIZE), psize);
-	if (!seg)
-		return -EINVAL;
-	per_page = DIV_ROUND_UP(psize, seg);
-	if (per_page * pages->nr > UINT_MAX)
-		return -E2BIG;
-	ret = sg_alloc_table(&att->sgt, per_page * pages->nr, GFP_KERNEL);
-	if (ret)
-		return ret;
-	sg = att->sgt.sgl;
-	for (i = 0; i < pages->nr; i++) {
-		for (j = 0; j < per_page; j++) {
-			unsigned long off = j * seg;
-
-			sg_set_page(sg, folio_page(pages->folios[i], off >> PAGE_SHIFT),
-				    min_t(unsigned long, seg, psize - off), 0);
-			sg = sg_next(sg);
-		}
+	phys = kvmalloc_array(pages->nr, sizeof(*phys), GFP_KERNEL);
+	if (!phys)
+		return -ENOMEM;
+	for (i = 0; i < pages->nr; i++)
+		phys[i] = hugedma_pages_phys(pages, i);
+	n = hugedma_extents(phys, pages->nr, pages->shift, max_seg, NULL);
+	if (!n) {
+		ret = -EINVAL;	/* a max segment size below PAGE_SIZE */
+		goto out_free_phys;
 	}
-	return 0;
+	if (n > UINT_MAX) {
+		ret = -E2BIG;
+		goto out_free_phys;
+	}
+	ext = kvmalloc_array(n, sizeof(*ext), GFP_KERNEL);
+	if (!ext) {
+		ret = -ENOMEM;
+		goto out_free_phys;
+	}
+	hugedma_extents(phys, pages->nr, pages->shift, max_seg, ext);
+	ret = sg_alloc_table(&att->sgt, n, GFP_KERNEL);
+	if (ret)
+		goto out_free_ext;
+	for_each_sgtable_sg(&att->sgt, sg, i)
+		sg_set_page(sg, pfn_to_page(PHYS_PFN(ext[i].addr)), ext[i].len,
+			    offset_in_page(ext[i].addr));
+out_free_ext:
+	kvfree(ext);
+out_free_phys:
+	kvfree(phys);
+	return ret;
 }
 
 /*

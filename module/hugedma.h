@@ -115,6 +115,23 @@ int hugedma_state_next(enum hugedma_state state, enum hugedma_event event,
 		       bool sized, bool in_use, enum hugedma_state *next);
 const char *hugedma_state_name(enum hugedma_state state);
 
+/* extents.c: a buffer's DMA segments for one device, no state */
+struct hugedma_extent {
+	phys_addr_t addr;
+	u64 len;
+};
+
+/*
+ * 0: hugedma_extents() cuts every page on its own.  Set to 1 when it merges
+ * physically adjacent pages (issue #8): the KUnit cases then expect merged
+ * extents instead (module/kunit.c has both expectations for every case).
+ */
+#define HUGEDMA_EXTENTS_MERGE	0
+
+unsigned long hugedma_extents(const phys_addr_t *phys, unsigned long nr,
+			      unsigned int shift, u64 max_seg,
+			      struct hugedma_extent *out);
+
 /* backing.c: hugetlb pool pages through private hugetlbfs mounts */
 int hugedma_backing_init(void);
 void hugedma_backing_exit(void);
