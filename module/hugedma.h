@@ -97,7 +97,10 @@ struct hugedma_attachment {
 };
 
 /* parse.c: pure input parsing, no state */
+#define HUGEDMA_VALUE_MAX	4095	/* what configfs keeps of one write */
+
 bool hugedma_name_valid(const char *name);
+int hugedma_check_value(const char *page, size_t count);
 int hugedma_parse_size(const char *buf, u64 *out);
 int hugedma_parse_page_size(const char *buf, unsigned int *shift);
 int hugedma_parse_node(const char *buf, int *nid);
