@@ -24,6 +24,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "gigantic(n): needs n free 1 GB pool pages")
     config.addinivalue_line("markers", "edu: needs QEMU's edu device (tests/vm/run --edu)")
     config.addinivalue_line("markers", "iommu: needs an IOMMU (tests/vm/run --iommu)")
+    config.addinivalue_line("markers", "debug: needs the debug kernel (KUnit): tiers on "
+                            "Debian's kernels deselect it with -m 'not debug'")
 
 
 def pytest_collection_modifyitems(config, items):
