@@ -5,6 +5,8 @@
  *   enable 1: disabled -> enabling -> enabled  (pages taken, device published)
  *   enable 0: enabled -> disabling -> disabled (device removed, pages returned)
  *
+ * Which transition a request makes is hugedma_state_next()'s table (state.c);
+ * this file applies it under buf->lock and does the work in between.
  * buf->lock guards the fields and the transitions but is never held while
  * pages are taken or zeroed: the transient states keep every other mutator
  * out (-EBUSY) instead, so one slow enable blocks nothing else, and two
@@ -97,17 +99,19 @@ struct hugedma_buffer *hugedma_buffer_create(const char *name)
 	return buf;
 }
 
-/* Set the state and return the previous one, under the lock. */
-static enum hugedma_state hugedma_buffer_move(struct hugedma_buffer *buf,
-					      enum hugedma_state state)
+/*
+ * The transition under way ended (@event: done or failed): move on as the
+ * table (state.c) says.  Only the caller that started it gets here, so the
+ * table cannot refuse.
+ */
+static void hugedma_buffer_finish(struct hugedma_buffer *buf, enum hugedma_event event)
 {
-	enum hugedma_state old;
+	enum hugedma_state next;
 
 	mutex_lock(&buf->lock);
-	old = buf->state;
-	buf->state = state;
+	if (!WARN_ON(hugedma_state_next(buf->state, event, buf->size, false, &next)))
+		buf->state = next;
 	mutex_unlock(&buf->lock);
-	return old;
 }
 
 static int hugedma_buffer_publish(struct hugedma_buffer *buf)
@@ -147,12 +151,12 @@ struct hugedma_buffer *hugedma_buffer_create_user(const char *name,
 	ret = hugedma_buffer_publish(buf);
 	if (ret) {
 		buf->pages = NULL;
-		buf->state = HUGEDMA_DISABLED;
+		hugedma_buffer_finish(buf, HUGEDMA_EV_FAILED);
 		hugedma_buffer_unlist(buf);
 		hugedma_buffer_put(buf);
 		return ERR_PTR(ret);
 	}
-	hugedma_buffer_move(buf, HUGEDMA_ENABLED);
+	hugedma_buffer_finish(buf, HUGEDMA_EV_DONE);
 	pr_info("%s: imported, %lu x %lu MiB pages on node %d\n", buf->name, pages->nr,
 		1UL << (pages->shift - 20), pages->nid);
 	return buf;
@@ -243,28 +247,22 @@ int hugedma_buffer_set_node(struct hugedma_buffer *buf, int nid)
  */
 int hugedma_buffer_enable(struct hugedma_buffer *buf)
 {
+	enum hugedma_state next;
 	struct hugedma_pages *pages;
 	unsigned int shift;
 	unsigned long nr;
 	int nid, ret;
 
 	mutex_lock(&buf->lock);
-	if (buf->state == HUGEDMA_ENABLED) {
+	ret = hugedma_state_next(buf->state, HUGEDMA_EV_ENABLE, buf->size, false, &next);
+	if (ret) {
 		mutex_unlock(&buf->lock);
-		return 1;
-	}
-	if (buf->state != HUGEDMA_DISABLED) {
-		mutex_unlock(&buf->lock);
-		return -EBUSY;
-	}
-	if (!buf->size) {
-		mutex_unlock(&buf->lock);
-		return -EINVAL;
+		return ret;
 	}
 	shift = buf->page_shift;
 	nr = buf->size >> shift;
 	nid = buf->numa_node;
-	buf->state = HUGEDMA_ENABLING;
+	buf->state = next;
 	mutex_unlock(&buf->lock);
 
 	/* no lock held: this zeroes nr huge pages */
@@ -282,7 +280,7 @@ int hugedma_buffer_enable(struct hugedma_buffer *buf)
 	if (ret)
 		goto out_free_pages;
 
-	hugedma_buffer_move(buf, HUGEDMA_ENABLED);
+	hugedma_buffer_finish(buf, HUGEDMA_EV_DONE);
 	pr_info("%s: enabled, %lu x %lu MiB pages on node %d\n", buf->name, nr,
 		1UL << (shift - 20), pages->nid);
 	return 0;
@@ -293,8 +291,20 @@ out_free_pages:
 	mutex_unlock(&buf->lock);
 	hugedma_pages_free(pages);
 out_disabled:
-	hugedma_buffer_move(buf, HUGEDMA_DISABLED);
+	hugedma_buffer_finish(buf, HUGEDMA_EV_FAILED);
 	return ret;
+}
+
+/*
+ * Anything that keeps an enabled buffer enabled: an open char device file, a
+ * user mapping of its pages, a mapped attachment, a kernel user, a dma-buf,
+ * the importer of a user buffer.
+ */
+static bool hugedma_buffer_in_use(struct hugedma_buffer *buf)
+{
+	lockdep_assert_held(&buf->lock);
+	return buf->nr_open || buf->importer || buf->nr_mapped || buf->nr_kernel ||
+	       buf->nr_dmabufs || (buf->pages && hugedma_pages_mapped(buf->pages));
 }
 
 /* Drop the sysfs directories that removed attachments kept, before the device goes. */
@@ -334,20 +344,18 @@ static void hugedma_buffer_unpublish_atts(struct hugedma_buffer *buf)
  */
 int hugedma_buffer_disable(struct hugedma_buffer *buf)
 {
+	enum hugedma_state next;
 	struct hugedma_pages *pages;
+	int ret;
 
 	mutex_lock(&buf->lock);
-	if (buf->state == HUGEDMA_DISABLED) {
+	ret = hugedma_state_next(buf->state, HUGEDMA_EV_DISABLE, buf->size,
+				 hugedma_buffer_in_use(buf), &next);
+	if (ret) {
 		mutex_unlock(&buf->lock);
-		return 1;
+		return ret;
 	}
-	if (buf->state != HUGEDMA_ENABLED || buf->nr_open || buf->importer ||
-	    buf->nr_mapped || buf->nr_kernel || buf->nr_dmabufs ||
-	    hugedma_pages_mapped(buf->pages)) {
-		mutex_unlock(&buf->lock);
-		return -EBUSY;
-	}
-	buf->state = HUGEDMA_DISABLING;
+	buf->state = next;
 	mutex_unlock(&buf->lock);
 
 	/* waits for sysfs readers, so it runs without buf->lock */
@@ -361,7 +369,7 @@ int hugedma_buffer_disable(struct hugedma_buffer *buf)
 	mutex_unlock(&buf->lock);
 	hugedma_pages_free(pages);
 
-	hugedma_buffer_move(buf, HUGEDMA_DISABLED);
+	hugedma_buffer_finish(buf, HUGEDMA_EV_DONE);
 	pr_info("%s: disabled\n", buf->name);
 	return 0;
 }

@@ -102,7 +102,9 @@ static ssize_t buffer_size_store(struct config_item *item, const char *page,
 	u64 size;
 	int ret;
 
-	ret = hugedma_parse_size(page, &size);
+	ret = hugedma_check_value(page, count);
+	if (!ret)
+		ret = hugedma_parse_size(page, &size);
 	if (!ret)
 		ret = hugedma_buffer_set_size(to_buffer(item), size);
 	return hugedma_result(item, "size", page, count, ret);
@@ -120,7 +122,9 @@ static ssize_t buffer_page_size_store(struct config_item *item, const char *page
 	unsigned int shift;
 	int ret;
 
-	ret = hugedma_parse_page_size(page, &shift);
+	ret = hugedma_check_value(page, count);
+	if (!ret)
+		ret = hugedma_parse_page_size(page, &shift);
 	if (!ret)
 		ret = hugedma_buffer_set_page_shift(to_buffer(item), shift);
 	return hugedma_result(item, "page_size", page, count, ret);
@@ -136,7 +140,9 @@ static ssize_t buffer_numa_node_store(struct config_item *item, const char *page
 {
 	int nid, ret;
 
-	ret = hugedma_parse_node(page, &nid);
+	ret = hugedma_check_value(page, count);
+	if (!ret)
+		ret = hugedma_parse_node(page, &nid);
 	if (!ret)
 		ret = hugedma_buffer_set_node(to_buffer(item), nid);
 	return hugedma_result(item, "numa_node", page, count, ret);
@@ -178,7 +184,9 @@ static ssize_t buffer_enable_store(struct config_item *item, const char *page,
 	bool enable;
 	int ret;
 
-	ret = hugedma_parse_bool(page, &enable);
+	ret = hugedma_check_value(page, count);
+	if (!ret)
+		ret = hugedma_parse_bool(page, &enable);
 	if (!ret)
 		ret = enable ? buffer_enable(item) : buffer_disable(item);
 	return hugedma_result(item, "enable", page, count, ret);
@@ -217,7 +225,9 @@ static ssize_t att_direction_store(struct config_item *item, const char *page, s
 	enum dma_data_direction dir;
 	int ret;
 
-	ret = hugedma_parse_direction(page, &dir);
+	ret = hugedma_check_value(page, count);
+	if (!ret)
+		ret = hugedma_parse_direction(page, &dir);
 	if (!ret)
 		ret = hugedma_att_set_dir(to_att(item), dir);
 	return hugedma_att_result(item, "direction", page, count, ret);
@@ -234,7 +244,9 @@ static ssize_t att_enable_store(struct config_item *item, const char *page, size
 	bool enable;
 	int ret;
 
-	ret = hugedma_parse_bool(page, &enable);
+	ret = hugedma_check_value(page, count);
+	if (!ret)
+		ret = hugedma_parse_bool(page, &enable);
 	if (!ret && enable) {
 		ret = configfs_depend_item_unlocked(&hugedma_subsys, item);
 		if (!ret) {

@@ -113,11 +113,25 @@ unsigned long hugedma_merge_extents(const phys_addr_t *phys, unsigned long nr,
 				    struct hugedma_extent *ext, unsigned long max_ext);
 
 /* parse.c: pure input parsing, no state */
+#define HUGEDMA_VALUE_MAX	4095	/* what configfs keeps of one write */
+
 bool hugedma_name_valid(const char *name);
+int hugedma_check_value(const char *page, size_t count);
 int hugedma_parse_size(const char *buf, u64 *out);
 int hugedma_parse_page_size(const char *buf, unsigned int *shift);
 int hugedma_parse_node(const char *buf, int *nid);
 int hugedma_parse_bool(const char *buf, bool *out);
+
+/* state.c: the buffer state machine's table, no state */
+enum hugedma_event {
+	HUGEDMA_EV_ENABLE,		/* enable 1 */
+	HUGEDMA_EV_DISABLE,		/* enable 0 */
+	HUGEDMA_EV_DONE,		/* the transition under way completed */
+	HUGEDMA_EV_FAILED,		/* the transition under way failed */
+};
+
+int hugedma_state_next(enum hugedma_state state, enum hugedma_event event,
+		       bool sized, bool in_use, enum hugedma_state *next);
 const char *hugedma_state_name(enum hugedma_state state);
 
 /* backing.c: hugetlb pool pages through private hugetlbfs mounts */

@@ -48,6 +48,19 @@ bool hugedma_name_valid(const char *name)
 	return true;
 }
 
+/*
+ * configfs hands a store the first 4095 bytes of a write (SIMPLE_ATTR_SIZE - 1
+ * in fs/configfs/file.c) and the parsers stop at a NUL: either way they would
+ * judge only part of what was written.  -EINVAL for a value of 4095 bytes or
+ * more, or with a NUL inside; no valid value comes near that length.
+ */
+int hugedma_check_value(const char *page, size_t count)
+{
+	if (count >= HUGEDMA_VALUE_MAX || strnlen(page, count) != count)
+		return -EINVAL;
+	return 0;
+}
+
 /* Strip surrounding white space: [*start, *end) is what is left. */
 static void hugedma_trim(const char *buf, const char **start, const char **end)
 {
@@ -161,21 +174,6 @@ int hugedma_parse_bool(const char *buf, bool *out)
 		return -EINVAL;
 	*out = *s == '1';
 	return 0;
-}
-
-const char *hugedma_state_name(enum hugedma_state state)
-{
-	switch (state) {
-	case HUGEDMA_DISABLED:
-		return "disabled";
-	case HUGEDMA_ENABLING:
-		return "enabling";
-	case HUGEDMA_ENABLED:
-		return "enabled";
-	case HUGEDMA_DISABLING:
-		return "disabling";
-	}
-	return "unknown";
 }
 
 /* "bidirectional", "to_device" or "from_device" */
