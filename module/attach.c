@@ -555,8 +555,10 @@ static int hugedma_pci_notify(struct notifier_block *nb, unsigned long action, v
 	 * after: DMA-API debug checks at BUS_NOTIFY_UNBOUND_DRIVER that nothing is
 	 * still mapped for the device.  What the driver mapped itself (kernel
 	 * API, dma-buf import) its remove() undoes, and may use until then: only
-	 * what it left behind goes at BUS_NOTIFY_UNBOUND_DRIVER.  Removal
-	 * notifies BUS_NOTIFY_DEL_DEVICE before it unbinds.
+	 * what it left behind goes at BUS_NOTIFY_UNBOUND_DRIVER, with what an
+	 * administrator mapped while remove() ran (this notifier runs ahead of
+	 * DMA-API debug's).  Removal notifies BUS_NOTIFY_DEL_DEVICE before it
+	 * unbinds.
 	 */
 	if (action == BUS_NOTIFY_UNBIND_DRIVER)
 		admin_only = true;
@@ -597,6 +599,7 @@ static int hugedma_pci_notify(struct notifier_block *nb, unsigned long action, v
 
 static struct notifier_block hugedma_pci_nb = {
 	.notifier_call = hugedma_pci_notify,
+	.priority = 1,		/* ahead of DMA-API debug's check (priority 0) */
 };
 
 int hugedma_attach_init(void)
