@@ -103,7 +103,6 @@ class Injector:
             _w(f"{d}/verbose", 2)
         _w(f"{DEBUGFS}/fail_page_alloc/ignore-gfp-highmem", "N")
         _w(f"{DEBUGFS}/fail_page_alloc/min-order", 0)
-        self.times_fd = {a: os.open(f"{DEBUGFS}/{a}/times", os.O_RDONLY) for a in ATTRS}
         self.null = os.open("/dev/null", os.O_RDONLY)
         self.pipe = os.pipe2(os.O_NONBLOCK)
 
@@ -118,14 +117,16 @@ class Injector:
                 p = f"{DEBUGFS}/{a}/{path}"
                 if p in self.saved:
                     h.write(p, self.saved[p])
-        for fd in (self.mif, self.null, *self.pipe, *self.times_fd.values()):
+        for fd in (self.mif, self.null, *self.pipe):
             os.close(fd)
 
     def arm(self, on):
         os.write(self.mif, b"1" if on else b"0")
 
     def times(self, attr):
-        return int(os.pread(self.times_fd[attr], 32, 0))
+        """What is left of `times` (never while armed: opening allocates).
+        Read from a fresh open: debugfs attribute files are not seekable."""
+        return int(h.read(f"{DEBUGFS}/{attr}/times"))
 
     def _prime_once(self, attr):
         if attr == "failslab":

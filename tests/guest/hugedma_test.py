@@ -132,13 +132,33 @@ def kpageflags(pfn):
 
 
 def pfn_node(pfn):
-    """The node whose memory blocks hold this frame, from sysfs memory blocks."""
+    """The node whose memory blocks hold this frame, from sysfs memory blocks, or
+    (a kernel without memory hotplug: the debug kernel) from the zones' spans."""
+    if not pathlib.Path("/sys/devices/system/memory/block_size_bytes").exists():
+        return _zone_node(pfn)
     block = int(read("/sys/devices/system/memory/block_size_bytes"), 16)
     phys = pfn * PAGE_SIZE
     mem = pathlib.Path(f"/sys/devices/system/memory/memory{phys // block}")
     nodes = [p.name for p in mem.glob("node[0-9]*")]
     assert len(nodes) == 1, f"memory block of {phys:#x} has nodes {nodes}"
     return int(nodes[0][4:])
+
+
+def _zone_node(pfn):
+    """The node of the zone in /proc/zoneinfo whose span holds this frame."""
+    zones = []                                    # [node, spanned, start_pfn]
+    for ln in read("/proc/zoneinfo").splitlines():
+        m = re.match(r"Node (\d+), zone", ln)
+        f = ln.split()
+        if m:
+            zones.append([int(m.group(1)), 0, 0])
+        elif zones and f[:1] == ["spanned"]:
+            zones[-1][1] = int(f[1])
+        elif zones and f[:1] == ["start_pfn:"]:
+            zones[-1][2] = int(f[1])
+    nodes = {n for n, spanned, start in zones if start <= pfn < start + spanned}
+    assert len(nodes) == 1, f"frame {pfn:#x} is in the zones of nodes {nodes}"
+    return nodes.pop()
 
 
 # ---------------------------------------------------------------- buffers
