@@ -72,12 +72,14 @@ def names():
 
 
 def stripped_show(name):
-    """show --json without what a fresh allocation changes (addresses, users)."""
+    """show --json without what a fresh allocation changes: addresses, users,
+    and how the mapped bytes fall into segments (adjacent pages merge, so
+    without an IOMMU the segments follow where the new pages landed)."""
     s = js("show", name)
     s.pop("phys_addrs")
     s.pop("users")
     for a in s["attachments"]:
-        a["segments"] = [seg["length"] for seg in a["segments"] or []]
+        a["segments"] = sum(seg["length"] for seg in a["segments"] or [])
     return s
 
 
