@@ -32,6 +32,8 @@ def pytest_configure(config):
                             "/lib/modules/$(uname -r)/build (Debian-packaged kernels)")
     config.addinivalue_line("markers", "races: the multi-process stress test "
                             "(HUGEDMA_RACE_SECONDS, default 60)")
+    config.addinivalue_line("markers", "faultwalk: the fault-injection walk (test_faults.py); "
+                            "out of make check until it runs clean on the debug kernel")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -25,7 +25,7 @@ import test_attach as ta
 from test_chardev import libc
 from test_import import CONTROL, IOC_IMPORT, IMPORT, huge_map
 
-pytestmark = pytest.mark.debug
+pytestmark = [pytest.mark.debug, pytest.mark.faultwalk]
 
 NR = 4                                   # 2 MB pages per buffer
 BUDGET = float(os.environ.get("HUGEDMA_FAULT_SECONDS", "170"))  # per walk set, soft
