@@ -244,7 +244,16 @@ class Bench:
         if not pathlib.Path("/dev/udmabuf").exists():
             return False
         n, free = self.n, pool()["free_hugepages"]
-        h = Held("udmabuf", n)
+        # udmabuf refuses more than size_limit_mb (64 MB by default) per buffer
+        limit = pathlib.Path("/sys/module/udmabuf/parameters/size_limit_mb")
+        if limit.exists() and int(limit.read_text()) < n * 1024:
+            limit.write_text(str(n * 1024))
+        try:
+            h = Held("udmabuf", n)
+        except RuntimeError as e:
+            wait_pool(free)
+            self.notes.append(f"udmabuf: a dma-buf of {n} GB could not be made ({e})")
+            return False
         out = h.release()
         wait_pool(free)
         addrs = [int(x, 16) for x in h.vals["phys"].split(",")]
