@@ -364,6 +364,18 @@ static void hugedma_fill_unwind(struct hugedma_fill *fill)
 }
 
 /*
+ * Unmapping allocates (the maple tree preallocates its nodes) and can fail
+ * with -ENOMEM.  The temporary mapping must not outlive the fill: left in the
+ * writer's mm it would keep the buffer busy until the writer exits.  A writer
+ * being killed gives up: its exit unmaps everything.
+ */
+static void hugedma_fill_unmap(unsigned long addr, size_t len)
+{
+	while (vm_munmap(addr, len) == -ENOMEM && !fatal_signal_pending(current))
+		memalloc_retry_wait(GFP_KERNEL);
+}
+
+/*
  * Fault the pages in parallel, from kthreads bound to @mask, through a
  * temporary shared mapping of the file in the writer's mm: hugetlbfs'
  * fallocate holds the inode lock while it zeroes, its fault path does not.
@@ -435,7 +447,7 @@ static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
 	}
 	kfree(workers);
 	mmput(fill->mm);
-	vm_munmap(fill->addr, len);
+	hugedma_fill_unmap(fill->addr, len);
 
 	if (!ret)
 		ret = interrupted ? -EINTR : atomic_read(&fill->ret);
