@@ -80,6 +80,7 @@ def stripped_show(name):
     s.pop("users")
     for a in s["attachments"]:
         a["segments"] = sum(seg["length"] for seg in a["segments"] or [])
+        a.pop("nr_segments")
     return s
 
 
