@@ -303,7 +303,7 @@ class Bench:
         for nm in names:
             os.rmdir(CFG / nm)
         dis.reverse()   # dis[i]: buffer i's disable, with i + 1 buffers enabled
-        lo = min(100, k)
+        lo = max(1, min(100, k // 4))     # the first and last quarter, at most 100
         ctl = {"buffers": k,
                "enable_at_low": statistics.median(en[:lo]),
                "enable_at_high": statistics.median(en[-lo:]),
