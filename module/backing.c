@@ -104,17 +104,32 @@ bool hugedma_page_shift_supported(unsigned int shift)
 
 int hugedma_backing_init(void)
 {
+	int ret;
+
+	/*
+	 * A page size this machine lacks (hugetlbfs refuses it with -EINVAL)
+	 * leaves its buffers unavailable; any other failure fails the load,
+	 * rather than load without a page size for want of a few bytes.
+	 */
 	hugedma_mnt_1g = hugedma_mount("1G");
-	if (IS_ERR(hugedma_mnt_1g))
-		pr_warn("no 1 GB hugetlb page size (%pe): 1G buffers are unavailable\n",
-			hugedma_mnt_1g);
+	if (IS_ERR(hugedma_mnt_1g)) {
+		if (PTR_ERR(hugedma_mnt_1g) != -EINVAL)
+			return PTR_ERR(hugedma_mnt_1g);
+		pr_warn("no 1 GB hugetlb page size: 1G buffers are unavailable\n");
+	}
 	hugedma_mnt_2m = hugedma_mount("2M");
-	if (IS_ERR(hugedma_mnt_2m))
-		pr_warn("no 2 MB hugetlb page size (%pe): 2M buffers are unavailable\n",
-			hugedma_mnt_2m);
-	if (IS_ERR(hugedma_mnt_1g) && IS_ERR(hugedma_mnt_2m))
-		return PTR_ERR(hugedma_mnt_2m);
+	if (IS_ERR(hugedma_mnt_2m)) {
+		ret = PTR_ERR(hugedma_mnt_2m);
+		if (ret != -EINVAL || IS_ERR(hugedma_mnt_1g))
+			goto out_unmount_1g;
+		pr_warn("no 2 MB hugetlb page size: 2M buffers are unavailable\n");
+	}
 	return 0;
+
+out_unmount_1g:
+	if (!IS_ERR(hugedma_mnt_1g))
+		kern_unmount(hugedma_mnt_1g);
+	return ret;
 }
 
 void hugedma_backing_exit(void)
