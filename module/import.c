@@ -113,9 +113,14 @@ static const struct file_operations hugedma_control_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
+/*
+ * The name's '!' stands for '/': should the node name's allocation fail, the
+ * driver core falls back to the device name, which must not become a node
+ * /dev/hugedma in place of the directory every buffer's node goes in.
+ */
 static struct miscdevice hugedma_control = {
 	.minor = MISC_DYNAMIC_MINOR,
-	.name = "hugedma",
+	.name = "hugedma!control",
 	.nodename = "hugedma/control",
 	.mode = 0600,
 	.fops = &hugedma_control_fops,

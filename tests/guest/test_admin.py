@@ -76,7 +76,7 @@ def test_udev_group_access_only_when_the_site_opts_in(installed, mkbuf):
     udev_add(h.CLASS / b.name)
     assert node(b.name) == (0, gid, 0o660)
     # the control node, which imports (pins) a caller's memory, is not covered
-    udev_add("/sys/class/misc/hugedma")
+    udev_add("/sys/class/misc/hugedma!control")
     assert node("control") == (0, 0, 0o600)
 
     # a member of the group opens the node; others still cannot
