@@ -134,32 +134,55 @@ out_put:
 	return ret;
 }
 
-static int edu_dmabuf(struct hugedma_edu *edu, struct hugedma_edu_xfer *x)
+/* Attach dma-buf @fd to edu and map it; edu_dmabuf_unmap() undoes it all. */
+static struct sg_table *edu_dmabuf_map(struct hugedma_edu *edu, int fd,
+				       struct dma_buf_attachment **attachp)
 {
 	struct dma_buf_attachment *attach;
 	struct dma_buf *dmabuf;
 	struct sg_table *sgt;
-	int ret;
 
-	dmabuf = dma_buf_get(x->fd);
+	dmabuf = dma_buf_get(fd);
 	if (IS_ERR(dmabuf))
-		return PTR_ERR(dmabuf);
+		return ERR_CAST(dmabuf);
 	attach = dma_buf_attach(dmabuf, &edu->pdev->dev);
 	if (IS_ERR(attach)) {
-		ret = PTR_ERR(attach);
+		sgt = ERR_CAST(attach);
 		goto out_put;
 	}
 	sgt = hugedma_dma_buf_map(attach, DMA_BIDIRECTIONAL);
-	if (IS_ERR(sgt)) {
-		ret = PTR_ERR(sgt);
+	if (IS_ERR(sgt))
 		goto out_detach;
-	}
-	ret = edu_xfer_sgt(edu, sgt, x);
-	hugedma_dma_buf_unmap(attach, sgt, DMA_BIDIRECTIONAL);
+	*attachp = attach;
+	return sgt;
+
 out_detach:
 	dma_buf_detach(dmabuf, attach);
 out_put:
 	dma_buf_put(dmabuf);
+	return sgt;
+}
+
+static void edu_dmabuf_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt)
+{
+	struct dma_buf *dmabuf = attach->dmabuf;
+
+	hugedma_dma_buf_unmap(attach, sgt, DMA_BIDIRECTIONAL);
+	dma_buf_detach(dmabuf, attach);
+	dma_buf_put(dmabuf);
+}
+
+static int edu_dmabuf(struct hugedma_edu *edu, struct hugedma_edu_xfer *x)
+{
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	int ret;
+
+	sgt = edu_dmabuf_map(edu, x->fd, &attach);
+	if (IS_ERR(sgt))
+		return PTR_ERR(sgt);
+	ret = edu_xfer_sgt(edu, sgt, x);
+	edu_dmabuf_unmap(attach, sgt);
 	return ret;
 }
 
@@ -342,30 +365,14 @@ out_unlock:
 static int edu_dmabuf_segs(struct hugedma_edu *edu, u64 *arg)
 {
 	struct dma_buf_attachment *attach;
-	struct dma_buf *dmabuf;
 	struct sg_table *sgt;
-	int ret = 0;
 
-	dmabuf = dma_buf_get(arg[0]);
-	if (IS_ERR(dmabuf))
-		return PTR_ERR(dmabuf);
-	attach = dma_buf_attach(dmabuf, &edu->pdev->dev);
-	if (IS_ERR(attach)) {
-		ret = PTR_ERR(attach);
-		goto out_put;
-	}
-	sgt = hugedma_dma_buf_map(attach, DMA_BIDIRECTIONAL);
-	if (IS_ERR(sgt)) {
-		ret = PTR_ERR(sgt);
-		goto out_detach;
-	}
+	sgt = edu_dmabuf_map(edu, arg[0], &attach);
+	if (IS_ERR(sgt))
+		return PTR_ERR(sgt);
 	arg[1] = sgt->nents;
-	hugedma_dma_buf_unmap(attach, sgt, DMA_BIDIRECTIONAL);
-out_detach:
-	dma_buf_detach(dmabuf, attach);
-out_put:
-	dma_buf_put(dmabuf);
-	return ret;
+	edu_dmabuf_unmap(attach, sgt);
+	return 0;
 }
 
 static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
