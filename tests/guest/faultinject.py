@@ -1,20 +1,22 @@
 # SPDX-License-Identifier: GPL-2.0
 """Walking every allocation of one operation with the kernel's fault injection.
 
-failslab and fail_page_alloc are set up with the task filter: only a task whose
-/proc/<tid>/make-it-fail is 1 sees failures.  `times` is 1 (one failure per
-attempt), `probability` 100.  `space` counts bytes in the kernel (should_fail()
-subtracts each allocation's size), so it cannot name "the k-th allocation";
-`interval` counts calls: with interval=k the k-th qualifying call fails once the
-attribute's hidden counter is a multiple of k.  Before each attempt the counter
-is brought to such a multiple by a priming loop of harmless system calls from
-this thread (open of /dev/null for failslab, an 8 KB pipe round trip for
-fail_page_alloc) until one of them takes the failure; then `times` is re-armed
-and the operation runs with make-it-fail set, so its k-th allocation fails.
-k = 1, 2, 3, ... until the operation runs through without taking the failure.
+The walk uses the per-task counter /proc/thread-self/fail-nth (what syzkaller
+uses, Documentation/fault-injection/fault-injection.rst): writing N to it makes
+this thread's N-th call into the fault-injection core fail, whatever its kind
+(a slab allocation through failslab, a page allocation through fail_page_alloc),
+regardless of `probability`; reading it back afterwards says whether the
+operation got that far (0: the failure was injected; not 0: the operation made
+fewer calls, and is walked through).  The counter is checked before anything
+else in should_fail_ex(), so probability stays 0 and no other task ever fails.
 
-Every injected failure is dumped (verbose=2: a line and a stack trace, not
-rate-limited); the trace's frames identify the failure point.
+failslab and fail_page_alloc are opened to every allocation (ignore-gfp-wait N,
+ignore-gfp-highmem N, min-order 0): only their own gates decide whether a call
+reaches the counter.  N = 1, 2, 3, ... until the operation runs through without
+taking the failure.  Each injected failure is dumped (verbose=2: a line and a
+stack trace, not rate-limited, to the log only: the console level is lowered for
+the walk); the trace's frames identify the failure point.  Allocations made by
+other tasks (the parallel fill's kthreads) are not reached this way.
 """
 import errno
 import os
@@ -25,15 +27,10 @@ import hugedma_test as h
 
 DEBUGFS = "/sys/kernel/debug"
 ATTRS = ("failslab", "fail_page_alloc")
-SPLAT = re.compile(r"BUG:|WARNING:|KASAN|Oops|general protection|possible recursive locking|"
-                   r"possible circular locking|suspicious RCU|DMA-API:|"
-                   r"inconsistent lock state|sleeping function called|"
-                   r"Kernel memory leak detector disabled")
-
 
 def available():
     return all(os.path.isdir(f"{DEBUGFS}/{a}") for a in ATTRS) and \
-        os.path.exists("/proc/thread-self/make-it-fail")
+        os.path.exists("/proc/thread-self/fail-nth")
 
 
 def _w(path, value):
@@ -83,10 +80,12 @@ class Site:
 
 
 class Injector:
-    """failslab / fail_page_alloc with the task filter, driven from this thread."""
+    """fail-nth for this thread, failslab and fail_page_alloc open to every call."""
+
+    PRINTK = "/proc/sys/kernel/printk"
 
     def __init__(self):
-        self.mif = os.open("/proc/thread-self/make-it-fail", os.O_WRONLY)
+        self.nth = os.open("/proc/thread-self/fail-nth", os.O_RDWR)
         self.saved = {}
         for a in ATTRS:
             d = f"{DEBUGFS}/{a}"
@@ -96,79 +95,36 @@ class Injector:
                 except OSError:
                     pass
             _w(f"{d}/probability", 0)
-            _w(f"{d}/task-filter", "Y")
             _w(f"{d}/ignore-gfp-wait", "N")
-            _w(f"{d}/space", 0)
-            _w(f"{d}/times", 0)
             _w(f"{d}/verbose", 2)
         _w(f"{DEBUGFS}/fail_page_alloc/ignore-gfp-highmem", "N")
         _w(f"{DEBUGFS}/fail_page_alloc/min-order", 0)
-        self.null = os.open("/dev/null", os.O_RDONLY)
-        self.pipe = os.pipe2(os.O_NONBLOCK)
+        self.saved[self.PRINTK] = h.read(self.PRINTK).strip()
+        _w(self.PRINTK, 4)              # traces to the log, not the serial console
+        self.n = 0
+        self.armed = False
+        self.left = None
 
     def close(self):
         self.arm(False)
-        for a in ATTRS:
-            _w(f"{DEBUGFS}/{a}/probability", 0)
-            _w(f"{DEBUGFS}/{a}/times", 0)
-            _w(f"{DEBUGFS}/{a}/interval", 1)
-        for path in ("task-filter", "ignore-gfp-wait", "verbose"):
-            for a in ATTRS:
-                p = f"{DEBUGFS}/{a}/{path}"
-                if p in self.saved:
-                    h.write(p, self.saved[p])
-        for fd in (self.mif, self.null, *self.pipe):
-            os.close(fd)
+        for p, v in self.saved.items():
+            if p.rsplit("/", 1)[-1] in ("probability", "ignore-gfp-wait", "verbose",
+                                          "ignore-gfp-highmem", "min-order", "printk"):
+                h.write(p, v)
+        os.close(self.nth)
 
     def arm(self, on):
-        os.write(self.mif, b"1" if on else b"0")
-
-    def times(self, attr):
-        """What is left of `times` (never while armed: opening allocates).
-        Read from a fresh open: debugfs attribute files are not seekable."""
-        return int(h.read(f"{DEBUGFS}/{attr}/times"))
-
-    def _prime_once(self, attr):
-        if attr == "failslab":
-            try:
-                os.close(os.open("/dev/null", os.O_RDONLY))
-            except OSError:
-                pass
-        else:
-            try:
-                os.write(self.pipe[1], bytes(8192))
-            except OSError:
-                pass
-            try:
-                while os.read(self.pipe[0], 65536):
-                    pass
-            except OSError:
-                pass
-
-    def setup(self, attr, k):
-        """Arm `attr` so that this thread's k-th allocation from now fails (once)."""
-        other = [a for a in ATTRS if a != attr][0]
-        d = f"{DEBUGFS}/{attr}"
-        _w(f"{DEBUGFS}/{other}/probability", 0)
-        _w(f"{d}/probability", 100)
-        _w(f"{d}/space", 0)
-        _w(f"{d}/interval", k)
-        if k > 1:
-            _w(f"{d}/verbose", 0)
-            _w(f"{d}/times", 1)
-            self.arm(True)
-            for _ in range(100 * k):
-                self._prime_once(attr)
-                if self.times(attr) == 0:
-                    break
-            self.arm(False)
-            assert self.times(attr) == 0, f"{attr}: priming for interval {k} never failed"
-            _w(f"{d}/verbose", 2)
-        _w(f"{d}/times", 1)
-
-    def disarm(self, attr):
-        _w(f"{DEBUGFS}/{attr}/times", 0)
-        _w(f"{DEBUGFS}/{attr}/probability", 0)
+        """arm(True): this thread's self.n-th call fails; arm(False): record in
+        self.left how much of the count was left (0: the failure was injected)."""
+        if on:
+            self.left = None
+            self.armed = True
+            os.write(self.nth, str(self.n).encode())
+        elif self.armed:
+            self.armed = False
+            self.left = int(os.pread(self.nth, 32, 0))
+            if self.left:
+                os.write(self.nth, b"0")
 
 
 class Walk:
@@ -193,8 +149,8 @@ class Walk:
                             sorted(self.errnos.items())))
 
 
-def walk(inj, klog, result, name, attr, op, check_failed, check_ok, prepare=None,
-         max_steps=1500, deadline=None):
+def walk(inj, klog, result, name, op, check_failed, check_ok, prepare=None,
+         max_steps=3000, allow=None):
     """Fail the 1st, 2nd, ... allocation of op() in turn.
 
     prepare(): bring the object to the state before the operation (not injected).
@@ -202,22 +158,23 @@ def walk(inj, klog, result, name, attr, op, check_failed, check_ok, prepare=None
     and arm(False) right after; returns 0 or an errno.
     check_failed(rc): after a failed attempt: nothing changed, nothing leaked.
     check_ok(): after a successful attempt: the full result, then undo it.
+    allow: a regular expression for kernel reports that are not hugedma's.
     Returns the number of attempts that took a failure.
     """
     hits = 0
     for k in range(1, max_steps + 1):
         if prepare:
             prepare()
-        inj.setup(attr, k)
+        inj.n = k
         klog.lines()
         try:
             rc = op(inj.arm)
         finally:
             inj.arm(False)
-        hit = inj.times(attr) == 0
-        inj.disarm(attr)
+        assert inj.left is not None, f"{name}: the operation never armed the injector"
+        hit = inj.left == 0
         lines = klog.lines()
-        bad = [ln for ln in lines if h_splat(ln)]
+        bad = h.splats(lines, allow)
         assert not bad, f"{name}: kernel complained after failure #{k}:\n" + "\n".join(lines)
         if not hit:
             assert rc == 0, f"{name}: failed with {h.errname(rc)} without an injected fault"
@@ -239,22 +196,18 @@ def walk(inj, klog, result, name, attr, op, check_failed, check_ok, prepare=None
             where = "an allocation with __GFP_NOWARN (no trace)"
         if rc == 0:
             result.tolerated += 1
-            check_ok()
         else:
             result.errnos[rc] = result.errnos.get(rc, 0) + 1
-            try:
+        try:
+            if rc == 0:
+                check_ok()
+            else:
                 check_failed(rc)
-            except AssertionError as e:
-                raise AssertionError(f"{name}: after failing allocation #{k} ({attr}) at "
-                                     f"{where}: {e}") from e
-        if deadline and time.monotonic() > deadline:
-            print(f"{name}/{attr}: stopped at step {k} (time budget)")
-            break
+        except AssertionError as e:
+            raise AssertionError(f"{name}: after failing call #{k} at {where} "
+                                 f"({'absorbed' if rc == 0 else h.errname(rc)}): {e}\n"
+                                 + "\n".join(lines)) from e
     else:
         raise AssertionError(f"{name}: still failing after {max_steps} steps")
-    result.per_op[f"{name}/{attr}"] = hits
+    result.per_op[name] = hits
     return hits
-
-
-def h_splat(line):
-    return bool(SPLAT.search(line)) and "FAULT_INJECTION" not in line

@@ -345,7 +345,7 @@ def test_races(pool_guard):
                     f"{json.dumps(ok, sort_keys=True)}\n")
     bad = [b for s in stats for b in s["bad"]]
     assert not bad, "unexpected errors:\n" + "\n".join(bad[:40])
-    splats = [ln for ln in lines if fi.h_splat(ln)]
+    splats = h.splats(lines)
     assert not splats, "kernel log:\n" + "\n".join(splats[:40])
     assert total > 0 and ok.get("enable", 0) > 0 and ok.get("mmap", 0) > 0
     if dump.exists():
