@@ -588,13 +588,13 @@ def test_import_ioctl_malformed(enabled):
         libc.munmap(ro, h.SZ_2M)
 
 
-def test_rejected_count_summary(record_property):
+def test_rejected_count_summary():
     """The figure for the record: every rejection above, counted."""
     total = sum(REJECTED.values())
     lines = [f"{k}: {v}" for k, v in sorted(REJECTED.items())]
     summary = f"fuzz: {total} malformed inputs rejected, no state change"
     print("\n".join(lines + [summary]))
-    record_property("inputs_rejected", total)
+    h.record_figure("malformed inputs rejected", total)
     out = os.environ.get("HUGEDMA_VM_OUT")
     if out and os.path.isdir(out):
         with open(os.path.join(out, "fuzz-rejected.txt"), "w") as f:

@@ -160,6 +160,8 @@ def test_no_leaks(pool_guard):
             or 'comm "insmod"' in o or 'comm "rmmod"' in o]
     print(f"\nkmemleak: {CYCLES} cycles in {took:.0f} s; {len(objs)} suspected leaks "
           f"reported, {len(mine)} from this test or hugedma")
+    h.record_figure("kmemleak cycles", CYCLES)
+    h.record_figure("kmemleak reports from hugedma", len(mine))
     out = os.environ.get("HUGEDMA_VM_OUT")
     if out and os.path.isdir(out):
         with open(os.path.join(out, "kmemleak.txt"), "w") as f:

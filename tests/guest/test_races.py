@@ -338,6 +338,9 @@ def test_races(pool_guard):
             ok[k] = ok.get(k, 0) + v
     print(f"\nraces: {len(stats)} processes, {took:.0f} s, {total} operations "
           f"({', '.join(f'{k} {v}' for k, v in sorted(ok.items()))})")
+    h.record_figure("race operations", total)
+    h.record_figure("race processes", len(stats))
+    h.record_figure("race seconds", round(took))
     out = os.environ.get("HUGEDMA_VM_OUT")
     if out and os.path.isdir(out):
         with open(os.path.join(out, "races.txt"), "w") as f:
