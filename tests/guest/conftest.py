@@ -32,8 +32,16 @@ def pytest_configure(config):
                             "/lib/modules/$(uname -r)/build (Debian-packaged kernels)")
     config.addinivalue_line("markers", "races: the multi-process stress test "
                             "(HUGEDMA_RACE_SECONDS, default 60)")
-    config.addinivalue_line("markers", "faultwalk: the fault-injection walk (test_faults.py); "
-                            "out of make check until it runs clean on the debug kernel")
+    config.addinivalue_line("markers", "faultwalk: the fault-injection walk (test_faults.py, "
+                            "debug kernel; a few minutes)")
+    config.addinivalue_line("markers", "table: one case of a table of input values for the "
+                            "module's parsing (the same code on every kernel): the default "
+                            "kernel runs the tables; KUnit and the fuzz test cover the parser "
+                            "under the debug kernel")
+    config.addinivalue_line("markers", "fuzz: the hostile-input test: the default and the "
+                            "debug kernel")
+    config.addinivalue_line("markers", "userspace: the user-space tools' own tests (hugedmactl, "
+                            "libhugedma, make install, DKMS): run on the default kernel only")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -80,6 +88,11 @@ def session_pool():
               + "\n".join(stock))
         h.record_figure("stock-kernel reports passed", len(stock))
         h.allow_stock_splats(stock)
+    kmemleak = pathlib.Path("/sys/kernel/debug/kmemleak")
+    if kmemleak.exists():
+        # kmemleak's own thread scans a minute after boot and every 10 minutes;
+        # the leak test scans when it needs to (EPERM when kmemleak is off)
+        h.write(kmemleak, "scan=off")
     before = h.snapshot()
     yield before
     log = h.KernelLog()

@@ -22,6 +22,8 @@ import pytest
 
 import hugedma_test as h
 
+pytestmark = pytest.mark.userspace
+
 RULE = pathlib.Path("/lib/udev/rules.d/60-hugedma.rules")
 OPT_IN = pathlib.Path("/etc/hugedma/group-access")
 

@@ -75,6 +75,7 @@ VALID_NAMES = ["a", "7", "0abc", "9lives", "a" * 32, "abcdefghijklmnopqrstuvwxyz
                "a_b-c", "x-", "z_", "9-_9", "a--__--b"]
 
 
+@pytest.mark.table
 @pytest.mark.parametrize("name", VALID_NAMES)
 def test_valid_name(mkbuf, name):
     b = mkbuf(name=name)
@@ -109,6 +110,7 @@ def _try_mkdir(path):
     return 0
 
 
+@pytest.mark.table
 @pytest.mark.parametrize("name", INVALID_NAMES, ids=lambda n: n.encode().hex())
 def test_invalid_name(name):
     before = sorted(os.listdir(h.BUFFERS))
@@ -116,6 +118,7 @@ def test_invalid_name(name):
     assert sorted(os.listdir(h.BUFFERS)) == before
 
 
+@pytest.mark.table
 @pytest.mark.parametrize("raw", [b"\xe9", b"a\xe9", b"a\xdf", b"\xff", b"a\xe0b", b"\xc0"],
                          ids=lambda r: r.hex())
 def test_invalid_name_non_ascii_bytes(raw):
@@ -200,6 +203,7 @@ def _configured(mkbuf):
     return mkbuf(page_size="2M", size="4M", node=node)
 
 
+@pytest.mark.table
 @pytest.mark.parametrize("value,err", SIZE_BAD,
                          ids=lambda v: v[:24].encode().hex() if isinstance(v, str) else None)
 def test_size_rejected(mkbuf, value, err):
@@ -257,6 +261,7 @@ PAGE_SIZE_BAD = ["4K", "4096", "1M", "3M", "4M", "512M", "2G", "1T", "0", "0M", 
                  "18446744073709551616", "9" * 5000, "x" * 5000, "1048575K"]
 
 
+@pytest.mark.table
 @pytest.mark.parametrize("value", PAGE_SIZE_BAD, ids=lambda v: v[:24].encode().hex())
 def test_page_size_rejected(mkbuf, value):
     b = _configured(mkbuf)
@@ -305,6 +310,7 @@ NODE_BAD = [
 ]
 
 
+@pytest.mark.table
 @pytest.mark.parametrize("value,err", NODE_BAD,
                          ids=lambda v: v[:24].encode().hex() if isinstance(v, str) else None)
 def test_numa_node_rejected(mkbuf, value, err):
@@ -330,6 +336,7 @@ ENABLE_BAD = ["2", "-1", "01", "10", "00", "11", "yes", "no", "true", "on", "y",
               "1 1", "0x1", "\n", "\0", " ", "e" * 5000, "1" * 5000]
 
 
+@pytest.mark.table
 @pytest.mark.parametrize("value", ENABLE_BAD, ids=lambda v: v[:24].encode().hex())
 def test_enable_rejected(mkbuf, value):
     b = _configured(mkbuf)

@@ -26,7 +26,7 @@ import pytest
 
 import hugedma_test as h
 
-pytestmark = pytest.mark.dkms
+pytestmark = [pytest.mark.dkms, pytest.mark.userspace]
 
 TOOL = h.REPO / "userspace" / "hugedmactl"
 KVER = os.uname().release

@@ -30,6 +30,8 @@ import pytest
 
 import hugedma_test as h
 
+pytestmark = pytest.mark.fuzz
+
 WS = b" \t\n\r\v\f"          # the module's white space: ASCII only
 CUT = 4095                    # what configfs keeps of one write
 U64 = (1 << 64) - 1

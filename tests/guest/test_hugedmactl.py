@@ -20,6 +20,8 @@ import pytest
 
 import hugedma_test as h
 
+pytestmark = pytest.mark.userspace
+
 TOOL = h.REPO / "userspace" / "hugedmactl"
 LOCK = pathlib.Path("/run/hugedma/hugedmactl.lock")
 EDU_ID = ("0x1234", "0x11e8")

@@ -16,6 +16,8 @@ import pytest
 
 import hugedma_test as h
 
+pytestmark = pytest.mark.userspace
+
 LIB = h.REPO / "userspace" / "lib"
 TESTS = LIB / "tests"
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$")

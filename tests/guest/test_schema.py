@@ -651,6 +651,7 @@ def example_cases():
     return cases
 
 
+@pytest.mark.table
 @pytest.mark.parametrize("entry,example", example_cases())
 def test_example(mkbuf, attach, entry, example):
     expect_rc = getattr(errno, example["errno"]) if "errno" in example else 0
