@@ -435,7 +435,14 @@ static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
 		w->task = kthread_create_on_node(hugedma_fill_worker_fn, w, fill->nid,
 						 "hugedma/%s:%u", name, n);
 		if (IS_ERR(w->task)) {
-			ret = PTR_ERR(w->task);
+			/*
+			 * Fewer workers only fill more slowly.  None at all is
+			 * kernel_thread()'s -EAGAIN, which for a kthread means
+			 * memory (or pids): -ENOMEM, as for the other memory.
+			 */
+			if (n)
+				break;
+			ret = PTR_ERR(w->task) == -EINTR ? -EINTR : -ENOMEM;
 			break;
 		}
 		ret = set_cpus_allowed_ptr(w->task, mask);
