@@ -19,6 +19,7 @@ the walk); the trace's frames identify the failure point.  Allocations made by
 other tasks (the parallel fill's kthreads) are not reached this way.
 """
 import errno
+import glob
 import os
 import re
 import time
@@ -127,6 +128,95 @@ class Injector:
                 os.write(self.nth, b"0")
 
 
+class TaskFilter:
+    """For what kernel threads allocate on an operation's behalf (the parallel
+    fill's workers), which no thread's fail-nth reaches: failslab or
+    fail_page_alloc with the task filter.  kthreadd's make-it-fail is set for
+    the operation, so every kthread it creates meanwhile inherits it
+    (copy_process() copies the flag), kthreadd's own allocations for them
+    included.  `interval` k fails the k-th call of those tasks once the
+    attribute's call counter is a multiple of k: this thread gets it there
+    first, with its own make-it-fail set, by harmless calls (an open of
+    /dev/null; an 8 KB pipe round trip for pages) until one takes the failure;
+    then `times` is re-armed to 1.  Which worker takes the k-th call may vary
+    from run to run; every step is checked all the same."""
+
+    KTHREADD = "/proc/2/make-it-fail"
+
+    def __init__(self, attr):
+        self.attr = attr
+        self.d = f"{DEBUGFS}/{attr}"
+        self.mif = os.open("/proc/thread-self/make-it-fail", os.O_WRONLY)
+        self.pipe = os.pipe2(os.O_NONBLOCK)
+        self.n = 0
+        self.armed = False
+        self.left = None
+
+    def close(self):
+        self.arm(False)
+        _w(f"{self.d}/probability", 0)
+        _w(f"{self.d}/times", 0)
+        _w(f"{self.d}/interval", 1)
+        _w(f"{self.d}/task-filter", "N")
+        for fd in (self.mif, *self.pipe):
+            os.close(fd)
+
+    def _times(self):
+        return int(h.read(f"{self.d}/times"))
+
+    def _prime_once(self):
+        os.write(self.mif, b"1")
+        try:
+            if self.attr == "failslab":
+                os.close(os.open("/dev/null", os.O_RDONLY))
+            else:
+                os.write(self.pipe[1], bytes(8192))
+                while os.read(self.pipe[0], 65536):
+                    pass
+        except OSError:
+            pass
+        finally:
+            os.write(self.mif, b"0")
+
+    def _setup(self):
+        k = self.n
+        _w(f"{self.d}/task-filter", "Y")
+        _w(f"{self.d}/space", 0)
+        _w(f"{self.d}/interval", k)
+        _w(f"{self.d}/probability", 100)
+        if k > 1:
+            _w(f"{self.d}/verbose", 0)
+            _w(f"{self.d}/times", 1)
+            for _ in range(10 * k + 100):
+                self._prime_once()
+                if self._times() == 0:
+                    break
+            assert self._times() == 0, f"{self.attr}: priming for interval {k} never failed"
+            _w(f"{self.d}/verbose", 2)
+        _w(f"{self.d}/times", 1)
+
+    def arm(self, on):
+        """arm(True): kthreads created from now on fail their self.n-th call;
+        arm(False): stop, and record in self.left what is left of `times`."""
+        if on:
+            self._setup()
+            self.left = None
+            self.armed = True
+            _w(self.KTHREADD, 1)
+        elif self.armed:
+            self.armed = False
+            _w(self.KTHREADD, 0)
+            for p in glob.glob("/proc/[0-9]*/task/[0-9]*/make-it-fail"):
+                try:
+                    if h.read(p).strip() == "1":
+                        h.write(p, "0")
+                except OSError:
+                    pass                # gone meanwhile
+            self.left = self._times()
+            _w(f"{self.d}/probability", 0)
+            _w(f"{self.d}/times", 0)
+
+
 class Walk:
     """Results of walks: injected failures, their sites, errnos."""
 
@@ -149,8 +239,42 @@ class Walk:
                             sorted(self.errnos.items())))
 
 
+def find_start(inj, klog, op, inside, undo, allow=None, margin=3):
+    """The first call N of op() whose failure happens inside(frames): the calls
+    before it are someone else's (the module loader's own, before hugedma's
+    init).  Injects at N = 8, 16, 32, ... then bisects; starts `margin` calls
+    early, since a failure without a trace (__GFP_NOWARN) cannot be placed.
+    undo() runs after every probe (the operation may have gone through)."""
+    def probe(k):
+        inj.n = k
+        klog.lines()
+        try:
+            op(inj.arm)
+        finally:
+            inj.arm(False)
+        lines = klog.lines()
+        bad = h.splats(lines, allow)
+        assert not bad, f"kernel complained after failure #{k}:\n" + "\n".join(lines)
+        undo()
+        if inj.left:                    # the operation made fewer than k calls
+            return True
+        traces = Site.parse(lines)
+        return bool(traces) and inside(traces[0])
+
+    lo, hi = 0, 8
+    while not probe(hi):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if probe(mid):
+            hi = mid
+        else:
+            lo = mid
+    return max(1, hi - margin)
+
+
 def walk(inj, klog, result, name, op, check_failed, check_ok, prepare=None,
-         max_steps=3000, allow=None):
+         max_steps=3000, allow=None, start=1):
     """Fail the 1st, 2nd, ... allocation of op() in turn.
 
     prepare(): bring the object to the state before the operation (not injected).
@@ -159,10 +283,11 @@ def walk(inj, klog, result, name, op, check_failed, check_ok, prepare=None,
     check_failed(rc): after a failed attempt: nothing changed, nothing leaked.
     check_ok(): after a successful attempt: the full result, then undo it.
     allow: a regular expression for kernel reports that are not hugedma's.
+    start: the first call to fail (find_start()).
     Returns the number of attempts that took a failure.
     """
     hits = 0
-    for k in range(1, max_steps + 1):
+    for k in range(start, start + max_steps):
         if prepare:
             prepare()
         inj.n = k

@@ -139,9 +139,12 @@ def test_mkdir(inj, klog):
 
 
 def test_module_load(inj, klog):
-    """finit_module(hugedma.ko): every allocation of the loader and of hugedma's
-    init fails in turn; a failed load leaves nothing registered behind it.
-    The module is read from tmpfs (each attempt reads all of it)."""
+    """finit_module(hugedma.ko): every allocation from do_init_module() on
+    (hugedma's init, then the loader's last steps) fails in turn; a failed load
+    leaves nothing registered behind it.  The ~180 allocations the loader
+    makes before it are the kernel's: the walk skips them (fi.find_start()),
+    having checked the first of hugedma's.  The module is read from tmpfs
+    (each attempt reads all of it)."""
     assert h.unload() == 0
     before = h.snapshot()
     ko = pathlib.Path("/run/hugedma-walk.ko")
@@ -175,10 +178,20 @@ def test_module_load(inj, klog):
         assert h.unload() == 0
         gone()
 
+    def undo():
+        if h.loaded():
+            assert h.unload() == 0
+        gone()
+
+    op = libc_op(libc.syscall, SYS_FINIT_MODULE, fd, b"", 0)
     try:
-        fi.walk(inj, klog, RESULT, "module load",
-                libc_op(libc.syscall, SYS_FINIT_MODULE, fd, b"", 0), failed, ok,
-                allow=KERNEL_LOG_ALLOW)
+        start = fi.find_start(inj, klog, op,
+                              lambda frames: any(f.startswith("do_init_module")
+                                                 for f in frames),
+                              undo, allow=KERNEL_LOG_ALLOW)
+        print(f"module load: the walk starts at call {start}")
+        fi.walk(inj, klog, RESULT, "module load", op, failed, ok,
+                allow=KERNEL_LOG_ALLOW, start=start)
     finally:
         os.close(fd)
         ko.unlink()
@@ -202,14 +215,8 @@ def mempolicy(request):
     assert libc.syscall(SYS_SET_MEMPOLICY, MPOL_DEFAULT, None, 0) == 0
 
 
-# the fill's three ways: kthreads on every CPU, kthreads on the node's CPUs, and
-# the writer itself (one page; or a writer with a memory policy of its own)
-@pytest.mark.parametrize("node,nr,mempolicy", [
-    ("-1", NR, False), ("0", NR, False), ("-1", 1, False), ("-1", NR, True)],
-    ids=["kthreads", "node-kthreads", "writer-1page", "writer-mempolicy"],
-    indirect=["mempolicy"])
-def test_enable(inj, klog, mkbuf, node, nr, mempolicy):
-    b = mkbuf(page_size="2M", size=f"{nr * 2}M", node=node)
+def enable_checks(b, nr):
+    """failed() and ok() for a walk over the enable of buffer b (nr pages)."""
     base = free2m()
 
     def failed(rc):
@@ -231,9 +238,39 @@ def test_enable(inj, klog, mkbuf, node, nr, mempolicy):
         assert_unpublished(b)
         assert h.wait_for(lambda: free2m() == base, timeout=5)
 
+    return failed, ok
+
+
+# the fill's three ways: kthreads on every CPU, kthreads on the node's CPUs, and
+# the writer itself (one page; or a writer with a memory policy of its own); and
+# a larger buffer, for the work done per page (holds, extents)
+@pytest.mark.parametrize("node,nr,mempolicy", [
+    ("-1", NR, False), ("-1", MAP_NR, False), ("0", NR, False), ("-1", 1, False),
+    ("-1", NR, True)],
+    ids=["kthreads", "kthreads-32pages", "node-kthreads", "writer-1page",
+         "writer-mempolicy"],
+    indirect=["mempolicy"])
+def test_enable(inj, klog, mkbuf, node, nr, mempolicy):
+    b = mkbuf(page_size="2M", size=f"{nr * 2}M", node=node)
+    failed, ok = enable_checks(b, nr)
     fi.walk(inj, klog, RESULT, f"enable(node {node}, {nr} pages"
             f"{', writer policy' if mempolicy else ''})",
             write_op(b.dir / "enable", "1"), failed, ok)
+
+
+@pytest.mark.parametrize("attr", ["failslab", "fail_page_alloc"])
+@pytest.mark.parametrize("node", ["-1", "0"], ids=["kthreads", "node-kthreads"])
+def test_enable_in_kthreads(inj, klog, mkbuf, attr, node):
+    """The fill's workers: their creation by kthreadd and their faults, failed
+    in turn through the task filter (fi.TaskFilter)."""
+    b = mkbuf(page_size="2M", size=f"{NR * 2}M", node=node)
+    failed, ok = enable_checks(b, NR)
+    tf = fi.TaskFilter(attr)
+    try:
+        fi.walk(tf, klog, RESULT, f"enable kthreads(node {node}, {attr})",
+                write_op(b.dir / "enable", "1"), failed, ok)
+    finally:
+        tf.close()
 
 
 def test_rmdir(inj, klog):
