@@ -245,9 +245,9 @@ def enable_checks(b, nr):
 # the writer itself (one page; or a writer with a memory policy of its own); and
 # a larger buffer, for the work done per page (holds, extents)
 @pytest.mark.parametrize("node,nr,mempolicy", [
-    ("-1", NR, False), ("-1", MAP_NR, False), ("0", NR, False), ("-1", 1, False),
+    ("-1", NR, False), ("-1", 2 * NR, False), ("0", NR, False), ("-1", 1, False),
     ("-1", NR, True)],
-    ids=["kthreads", "kthreads-32pages", "node-kthreads", "writer-1page",
+    ids=["kthreads", "kthreads-8pages", "node-kthreads", "writer-1page",
          "writer-mempolicy"],
     indirect=["mempolicy"])
 def test_enable(inj, klog, mkbuf, node, nr, mempolicy):
