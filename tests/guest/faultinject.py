@@ -22,7 +22,6 @@ import errno
 import glob
 import os
 import re
-import time
 
 import hugedma_test as h
 
