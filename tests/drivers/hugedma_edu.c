@@ -440,6 +440,10 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = x.len && x.len <= EDU_BUF_MAX ? edu_dma(edu, x.src, EDU_BUF, x.len, false) :
 			-EINVAL;
 		break;
+	case HUGEDMA_EDU_WRITE:
+		ret = x.len && x.len <= EDU_BUF_MAX ? edu_dma(edu, EDU_BUF, x.dst, x.len, true) :
+			-EINVAL;
+		break;
 	case HUGEDMA_EDU_KAPI:
 		ret = edu_kapi(edu, &x);
 		break;

@@ -29,6 +29,8 @@ struct hugedma_edu_xfer {
 #define HUGEDMA_EDU_RELEASE	_IO('h', 0x44)
 /* RAW's first half only: len bytes at bus address src into edu (reads memory) */
 #define HUGEDMA_EDU_READ	_IOWR('h', 0x46, struct hugedma_edu_xfer)
+/* RAW's second half only: len bytes of edu's buffer out to bus address dst (writes memory) */
+#define HUGEDMA_EDU_WRITE	_IOWR('h', 0x4a, struct hugedma_edu_xfer)
 /* the device's DMA mask in bits, and its max segment size in bytes */
 #define HUGEDMA_EDU_SET_DMA	_IOW('h', 0x45, __u64[2])
 
