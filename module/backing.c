@@ -4,16 +4,20 @@
  *
  * There is no exported "give me a hugetlb page" call, so hugedma goes the way
  * user space does: a private hugetlbfs mount per page size, one unlinked file
- * per buffer, and a fault (or a fallocate()) of each huge page of it.  That is
+ * per buffer, and a fault of each huge page of it through a mapping.  That is
  * hugetlbfs' own allocation path: the pool's free count drops, the page is
- * zeroed, the hugetlb cgroup of the allocating task is charged.  Each page's
- * folio is then looked up and an extra reference is kept for the buffer's
- * whole life, which makes the page unmovable: its physical address is stable
- * while published.
+ * zeroed, the hugetlb cgroup of the allocating task is charged.  Each page is
+ * pinned long-term (FOLL_LONGTERM) for the buffer's whole life: the pool
+ * hands out a page outside ZONE_MOVABLE and CMA for it (memory offline and
+ * CMA allocations never wait on it), folio_maybe_dma_pinned() is true, and
+ * its physical address is stable while published.
  *
  * Zeroing is the cost, so the pages of one buffer are zeroed in parallel:
  * the file is mapped into the writer's mm for the while, and kthreads fault
  * distinct pages of it (fallocate() would serialise them on the inode lock).
+ * That mapping is of the read-only file and not inherited by a fork: other
+ * threads of the writer can neither punch a page out of it nor import it.
+ * Only a fatal signal stops a fill.
  *
  * Placement: a fault allocates by the faulting task's memory policy, which
  * for a task without one is "the node of the CPU it runs on, then any".  For
@@ -207,12 +211,26 @@ static void hugedma_pages_unhold(struct hugedma_pages *pages)
 		xa_cmpxchg(&hugedma_held, folio_pfn(pages->folios[i]), pages, NULL, 0);
 }
 
-static void hugedma_pages_unpin(struct hugedma_pages *pages)
+/* Base pages of @pages' whole span, in the units locked_vm counts. */
+static unsigned long hugedma_pages_span(const struct hugedma_pages *pages, unsigned long nr)
+{
+	return nr << (pages->shift - PAGE_SHIFT);
+}
+
+static void hugedma_pages_unpin(struct hugedma_pages *pages, unsigned long nr_charged)
 {
 	unsigned long i;
 
 	for (i = 0; i < pages->nr; i++)
 		unpin_user_page(folio_page(pages->folios[i], 0));
+	if (pages->locked_mm) {
+		/* an importer that has exited has no locked_vm left to return to */
+		if (mmget_not_zero(pages->locked_mm)) {
+			account_locked_vm(pages->locked_mm, nr_charged, false);
+			mmput(pages->locked_mm);
+		}
+		mmdrop(pages->locked_mm);
+	}
 	kvfree(pages->extents);
 	kvfree(pages);
 }
@@ -227,7 +245,7 @@ static void hugedma_pages_release(struct hugedma_pages *pages)
 		fput(pages->mapfile);
 	inode_set_flags(file_inode(pages->file), 0, S_IMMUTABLE);
 	for (i = 0; i < pages->nr; i++)
-		folio_put(pages->folios[i]);
+		unpin_user_page(folio_page(pages->folios[i], 0));
 	if (pages->nr) {
 		/*
 		 * Punching the hole frees the pages into the pool now; the final
@@ -246,8 +264,8 @@ struct hugedma_fill {
 	struct hugedma_pages *pages;
 	unsigned long want;
 	int nid;
-	bool abort;			/* a failed page, or a signal to the writer */
-	/* the parallel route: the file mapped into the writer's mm at @addr */
+	bool abort;			/* a failed page, or a fatal signal to the writer */
+	/* the file mapped (read-only, not inherited) into the writer's mm at @addr */
 	struct mm_struct *mm;
 	unsigned long addr;
 	atomic_long_t next;		/* next page index to fault */
@@ -261,57 +279,29 @@ struct hugedma_fill_worker {
 };
 
 /*
- * In the writer's context: take pages one at a time, so that a signal or a
- * wrong node stops early.
- */
-static int hugedma_fill_pages(struct hugedma_fill *fill)
-{
-	struct hugedma_pages *pages = fill->pages;
-	loff_t len = 1LL << pages->shift;
-	struct folio *folio;
-	int ret;
-
-	while (pages->nr < fill->want) {
-		loff_t pos = (loff_t)pages->nr << pages->shift;
-
-		if (signal_pending(current))
-			return -EINTR;
-		ret = vfs_fallocate(pages->file, 0, pos, len);
-		if (ret)
-			return ret;
-		folio = hugedma_hugetlb_folio_get(pages->file->f_mapping, pos,
-						  pages->shift);
-		if (WARN_ON_ONCE(!folio))
-			return -EIO;
-		pages->folios[pages->nr++] = folio;
-
-		if (fill->nid != NUMA_NO_NODE && folio_nid(folio) != fill->nid)
-			return -ENOSPC;	/* the node's pool is short: no fallback */
-		cond_resched();
-	}
-	return 0;
-}
-
-/*
  * Fault page @i of the writer's mapping of the file, which allocates and
  * zeroes it through hugetlb's own fault path (the pool's free count drops,
- * the faulting task's hugetlb cgroup is charged), and keep a reference.
+ * the faulting task's hugetlb cgroup is charged), and pin it for the buffer's
+ * life.  FOLL_LONGTERM makes the pool hand out a page outside ZONE_MOVABLE
+ * and CMA (or migrate one there), so that memory offline and CMA never wait
+ * on a page a device may be writing, and folio_maybe_dma_pinned() says so.
+ * A read fault of a shared hugetlb mapping allocates as a write fault does.
  */
 static int hugedma_fault_page(struct hugedma_fill *fill, unsigned long i)
 {
 	struct hugedma_pages *pages = fill->pages;
 	unsigned long addr = fill->addr + (i << pages->shift);
 	struct vm_area_struct *vma;
-	struct folio *folio;
+	struct page *page;
 	long got = -EFAULT;
 	bool ours;
 
 	mmap_read_lock(fill->mm);
-	/* other threads of the writer could have unmapped or replaced the mapping */
+	/* other threads of the writer could have unmapped or moved the mapping */
 	vma = vma_lookup(fill->mm, addr);
-	ours = vma && vma->vm_file == pages->file;
+	ours = vma && vma->vm_file == pages->mapfile;
 	if (ours)
-		got = hugedma_fault_in_remote(fill->mm, addr);
+		got = hugedma_pin_remote(fill->mm, addr, &page);
 	mmap_read_unlock(fill->mm);
 	if (got != 1) {
 		/* SIGBUS in our own mapping: the hugetlb cgroup's limit (the pool is reserved) */
@@ -320,47 +310,51 @@ static int hugedma_fault_page(struct hugedma_fill *fill, unsigned long i)
 		return got < 0 ? (int)got : -EFAULT;
 	}
 
-	folio = hugedma_hugetlb_folio_get(pages->file->f_mapping,
-					  (loff_t)i << pages->shift, pages->shift);
-	if (WARN_ON_ONCE(!folio))
+	pages->folios[i] = page_folio(page);
+	if (WARN_ON_ONCE(folio_page(pages->folios[i], 0) != page ||
+			 folio_shift(pages->folios[i]) != pages->shift))
 		return -EIO;
-	pages->folios[i] = folio;
-	if (fill->nid != NUMA_NO_NODE && folio_nid(folio) != fill->nid)
+	if (fill->nid != NUMA_NO_NODE && folio_nid(pages->folios[i]) != fill->nid)
 		return -ENOSPC;	/* the node's pool is short: no fallback */
 	return 0;
+}
+
+/* Fault the next page not yet handed out; false when there is none left. */
+static bool hugedma_fill_one(struct hugedma_fill *fill)
+{
+	unsigned long i;
+	int ret;
+
+	/* handed out one by one: two indices can share a fault mutex */
+	i = atomic_long_fetch_inc(&fill->next);
+	if (i >= fill->want)
+		return false;
+	/*
+	 * Last page first: the pool's free lists hand out the highest address
+	 * first (boot-time pages, and the pages of a buffer freed in order), so
+	 * that the buffer comes out in ascending physical order and adjacent
+	 * pages merge into one extent.
+	 */
+	ret = hugedma_fault_page(fill, fill->want - 1 - i);
+	if (ret) {
+		atomic_cmpxchg(&fill->ret, 0, ret);
+		WRITE_ONCE(fill->abort, true);
+	}
+	return true;
 }
 
 static int hugedma_fill_worker_fn(void *data)
 {
 	struct hugedma_fill_worker *w = data;
 	struct hugedma_fill *fill = w->fill;
-	unsigned long i;
-	int ret;
 
-	while (!READ_ONCE(fill->abort)) {
-		/* handed out one by one: two indices can share a fault mutex */
-		i = atomic_long_fetch_inc(&fill->next);
-		if (i >= fill->want)
-			break;
-		/*
-		 * Last page first: the pool's free lists hand out the highest
-		 * address first (boot-time pages, and the pages of a buffer
-		 * freed in order), so that the buffer comes out in ascending
-		 * physical order and adjacent pages merge into one extent.
-		 */
-		i = fill->want - 1 - i;
-		ret = hugedma_fault_page(fill, i);
-		if (ret) {
-			atomic_cmpxchg(&fill->ret, 0, ret);
-			WRITE_ONCE(fill->abort, true);
-		}
+	while (!READ_ONCE(fill->abort) && hugedma_fill_one(fill))
 		cond_resched();
-	}
 	/* @w and @fill are the writer's: no access after this */
 	kthread_complete_and_exit(&w->done, 0);
 }
 
-/* Put every page taken so far, then drop the pages and their reservations. */
+/* Unpin every page taken so far, then drop the pages and their reservations. */
 static void hugedma_fill_unwind(struct hugedma_fill *fill)
 {
 	struct hugedma_pages *pages = fill->pages;
@@ -369,7 +363,7 @@ static void hugedma_fill_unwind(struct hugedma_fill *fill)
 
 	for (i = 0; i < fill->want; i++) {
 		if (pages->folios[i])
-			folio_put(pages->folios[i]);
+			unpin_user_page(folio_page(pages->folios[i], 0));
 		pages->folios[i] = NULL;
 	}
 	/* punching a hole would leave the unfaulted pages' reservations behind */
@@ -379,34 +373,105 @@ static void hugedma_fill_unwind(struct hugedma_fill *fill)
 }
 
 /*
- * Unmapping allocates (the maple tree preallocates its nodes) and can fail
- * with -ENOMEM.  The temporary mapping must not outlive the fill: left in the
- * writer's mm it would keep the buffer busy until the writer exits.  A writer
- * being killed gives up: its exit unmaps everything.
+ * vm_mmap() fails with -ENOMEM both when hugetlbfs cannot reserve the pages
+ * and when the writer has no room for the mapping (RLIMIT_AS, the map count).
+ * An anonymous PROT_NONE mapping of the same span reserves nothing and tells
+ * them apart: the pool is short (-ENOSPC) only if it fits.
  */
-static void hugedma_fill_unmap(unsigned long addr, size_t len)
+static int hugedma_fill_map_error(size_t len, unsigned int shift)
 {
-	while (vm_munmap(addr, len) == -ENOMEM && !fatal_signal_pending(current))
-		memalloc_retry_wait(GFP_KERNEL);
+	size_t span = len + (1UL << shift);	/* hugetlbfs aligns its mappings */
+	unsigned long addr;
+
+	addr = vm_mmap(NULL, 0, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, 0);
+	if (IS_ERR_VALUE(addr))
+		return -ENOMEM;
+	vm_munmap(addr, span);
+	return -ENOSPC;
 }
 
 /*
- * Fault the pages in parallel, from kthreads bound to @mask, through a
- * temporary shared mapping of the file in the writer's mm: hugetlbfs'
+ * The temporary mapping the pages are faulted through: the read-only file
+ * (as user mappings have it), so that no other thread of the writer can
+ * punch a page out of it (MADV_REMOVE), write through it or import it, and
+ * not inherited by a child the writer forks.  It reserves every page up
+ * front, so a short pool fails here with nothing taken.
+ */
+static int hugedma_fill_map(struct hugedma_fill *fill)
+{
+	struct hugedma_pages *pages = fill->pages;
+	size_t len = (size_t)fill->want << pages->shift;
+	struct vm_area_struct *vma;
+	long ret;
+
+	/* hugetlbfs sizes the file only for writable mappings: a fault past EOF is SIGBUS */
+	ret = vfs_truncate(&pages->file->f_path, len);
+	if (ret)
+		return ret;
+	fill->addr = vm_mmap(pages->mapfile, 0, len, PROT_READ, MAP_SHARED, 0);
+	if (IS_ERR_VALUE(fill->addr)) {
+		ret = (long)fill->addr;
+		return ret == -ENOMEM ? hugedma_fill_map_error(len, pages->shift) : ret;
+	}
+	fill->mm = current->mm;
+	mmget(fill->mm);
+	mmap_write_lock(fill->mm);
+	vma = vma_lookup(fill->mm, fill->addr);
+	if (vma && vma->vm_file == pages->mapfile)
+		hugedma_vma_set_flags(vma, VM_DONTCOPY);
+	mmap_write_unlock(fill->mm);
+	return 0;
+}
+
+/*
+ * Unmapping allocates (the maple tree preallocates its nodes) and can fail
+ * with -ENOMEM.  The temporary mapping must not outlive the fill: left in the
+ * writer's mm it would keep the buffer busy until the writer exits.  A writer
+ * being killed gives up: its exit unmaps everything.  A mapping that another
+ * thread moved away (mremap) is left to that thread: whatever now sits at the
+ * address is not the fill's to unmap.
+ */
+static void hugedma_fill_unmap(struct hugedma_fill *fill)
+{
+	size_t len = (size_t)fill->want << fill->pages->shift;
+	struct vm_area_struct *vma;
+	bool ours;
+
+	mmap_read_lock(fill->mm);
+	vma = vma_lookup(fill->mm, fill->addr);
+	ours = vma && vma->vm_file == fill->pages->mapfile && vma->vm_start == fill->addr &&
+	       vma->vm_end == fill->addr + len;
+	mmap_read_unlock(fill->mm);
+	while (ours && vm_munmap(fill->addr, len) == -ENOMEM && !fatal_signal_pending(current))
+		memalloc_retry_wait(GFP_KERNEL);
+	mmput(fill->mm);
+}
+
+/* In the writer's context, under its own memory policy: one page at a time. */
+static int hugedma_fill_serial(struct hugedma_fill *fill)
+{
+	while (!READ_ONCE(fill->abort)) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		if (!hugedma_fill_one(fill))
+			break;
+		cond_resched();
+	}
+	return atomic_read(&fill->ret);
+}
+
+/*
+ * Fault the pages in parallel, from kthreads bound to @mask: hugetlbfs'
  * fallocate holds the inode lock while it zeroes, its fault path does not.
- * The mapping reserves every page up front, so a short pool fails here with
- * nothing taken.  The workers join the writer's cgroups: the hugetlb cgroup
- * limits that apply to the writer apply to their faults.  While this runs,
- * the mapping shows in the writer's /proc/PID/maps.
+ * The workers join the writer's cgroups: the hugetlb cgroup limits that apply
+ * to the writer apply to their faults.
  */
 static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
 				 const struct cpumask *mask)
 {
-	struct hugedma_pages *pages = fill->pages;
-	size_t len = (size_t)fill->want << pages->shift;
 	struct hugedma_fill_worker *workers;
 	unsigned int nr_workers, n, k;
-	bool interrupted = false;
+	bool killed = false;
 	int ret = 0;
 
 	nr_workers = min_t(unsigned long, cpumask_weight(mask), fill->want);
@@ -415,16 +480,6 @@ static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
 	workers = kcalloc(nr_workers, sizeof(*workers), GFP_KERNEL);
 	if (!workers)
 		return -ENOMEM;
-
-	fill->addr = vm_mmap(pages->file, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
-	if (IS_ERR_VALUE(fill->addr)) {
-		ret = (long)fill->addr;
-		kfree(workers);
-		/* hugetlbfs' mmap fails with -ENOMEM when the pool cannot reserve */
-		return ret == -ENOMEM ? -ENOSPC : ret;
-	}
-	fill->mm = current->mm;
-	mmget(fill->mm);
 
 	/* set every worker up before any runs, so that a failure takes nothing */
 	for (n = 0; n < nr_workers; n++) {
@@ -458,25 +513,21 @@ static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
 	for (k = 0; k < n; k++)
 		wake_up_process(workers[k].task);
 
+	/*
+	 * Only a fatal signal stops the fill: a handled one (a terminal
+	 * resize, a shell's SIGCHLD) must not throw away minutes of zeroing.
+	 */
 	for (k = 0; k < n; k++) {
-		/* a signal: stop after the pages in progress, then unwind */
-		if (!interrupted && wait_for_completion_interruptible(&workers[k].done)) {
-			interrupted = true;
+		if (!killed && wait_for_completion_killable(&workers[k].done)) {
+			killed = true;
 			WRITE_ONCE(fill->abort, true);
 		}
-		if (interrupted)
+		if (killed)
 			wait_for_completion(&workers[k].done);
 	}
 	kfree(workers);
-	mmput(fill->mm);
-	hugedma_fill_unmap(fill->addr, len);
-
 	if (!ret)
-		ret = interrupted ? -EINTR : atomic_read(&fill->ret);
-	if (ret)
-		hugedma_fill_unwind(fill);
-	else
-		pages->nr = fill->want;
+		ret = killed ? -EINTR : atomic_read(&fill->ret);
 	return ret;
 }
 
@@ -508,10 +559,34 @@ static bool hugedma_node_has_cpus(int nid)
 }
 
 /*
+ * Map the file, fault every page through the mapping (kthreads bound to
+ * @mask, or the writer itself when @mask is NULL), unmap it.  On failure
+ * nothing is kept.
+ */
+static int hugedma_fill(struct hugedma_fill *fill, const char *name, const struct cpumask *mask)
+{
+	int ret;
+
+	ret = hugedma_fill_map(fill);
+	if (ret)
+		return ret;
+	ret = mask ? hugedma_fill_parallel(fill, name, mask) : hugedma_fill_serial(fill);
+	hugedma_fill_unmap(fill);
+	if (ret)
+		hugedma_fill_unwind(fill);
+	else
+		fill->pages->nr = fill->want;
+	return ret;
+}
+
+/*
  * Take @nr zeroed pages of 1 << @shift bytes from the hugetlb pool, all on
- * @nid unless it is NUMA_NO_NODE.  Sleeps for as long as zeroing takes; call
- * with no lock held.  On failure nothing is kept: -ENOSPC when the pool (or
- * the node's share of it) is short, -EINTR on a signal.
+ * @nid unless it is NUMA_NO_NODE, each pinned long-term.  Sleeps for as long
+ * as zeroing takes; call with no lock held, from a task with an address
+ * space (the pages are faulted through a temporary mapping in it).  On
+ * failure nothing is kept: -ENOSPC when the pool (or the node's share of it)
+ * is short, -ENOMEM when the writer has no room for the mapping, -EINTR on a
+ * fatal signal.
  *
  * Who allocates: kthreads bound to the node's CPUs for a node that has CPUs,
  * or to every online CPU for any node, many pages at once; the writer itself,
@@ -530,6 +605,8 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 
 	if (IS_ERR_OR_NULL(mnt))
 		return ERR_PTR(-EOPNOTSUPP);
+	if (!current->mm)
+		return ERR_PTR(-EOPNOTSUPP);	/* nothing to map the pages into */
 	pages = kvzalloc(struct_size(pages, folios, nr), GFP_KERNEL);
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
@@ -543,23 +620,6 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 		ret = PTR_ERR(pages->file);
 		goto out_free_pages;
 	}
-
-	fill.pages = pages;
-	if (!current->mm)
-		ret = hugedma_fill_pages(&fill);
-	else if (nid != NUMA_NO_NODE && hugedma_node_has_cpus(nid))
-		ret = hugedma_fill_parallel(&fill, name, cpumask_of_node(nid));
-	else if (nid == NUMA_NO_NODE && nr > 1 && !hugedma_writer_has_mempolicy())
-		ret = hugedma_fill_parallel(&fill, name, cpu_online_mask);
-	else
-		ret = hugedma_fill_pages(&fill);
-	if (ret)
-		goto out_release;
-	pages->nid = hugedma_pages_node(pages);
-	ret = hugedma_pages_merge(pages);
-	if (ret)
-		goto out_release;
-
 	pages->mapfile = dentry_open(&pages->file->f_path, O_RDONLY | O_LARGEFILE,
 				     current_cred());
 	if (IS_ERR(pages->mapfile)) {
@@ -567,6 +627,21 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 		pages->mapfile = NULL;
 		goto out_release;
 	}
+
+	fill.pages = pages;
+	if (nid != NUMA_NO_NODE && hugedma_node_has_cpus(nid))
+		ret = hugedma_fill(&fill, name, cpumask_of_node(nid));
+	else if (nid == NUMA_NO_NODE && nr > 1 && !hugedma_writer_has_mempolicy())
+		ret = hugedma_fill(&fill, name, cpu_online_mask);
+	else
+		ret = hugedma_fill(&fill, name, NULL);
+	if (ret)
+		goto out_release;
+	pages->nid = hugedma_pages_node(pages);
+	ret = hugedma_pages_merge(pages);
+	if (ret)
+		goto out_release;
+
 	ret = hugedma_pages_hold(pages);
 	if (WARN_ON_ONCE(ret))	/* fresh pool pages cannot be held already */
 		goto out_release;
@@ -587,7 +662,7 @@ void hugedma_pages_free(struct hugedma_pages *pages)
 	if (pages->file)
 		hugedma_pages_release(pages);
 	else
-		hugedma_pages_unpin(pages);
+		hugedma_pages_unpin(pages, hugedma_pages_span(pages, pages->nr));
 }
 
 /*
@@ -652,6 +727,20 @@ struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len)
 	pages->shift = ilog2(size);
 	pages->nid = NUMA_NO_NODE;
 
+	/*
+	 * The pins outlive the mapping and the process, so they are charged
+	 * to the importer's locked memory, as RDMA and VFIO charge theirs:
+	 * -ENOMEM past RLIMIT_MEMLOCK without CAP_IPC_LOCK.  Released with
+	 * the pins, against the same mm, whoever drops the last user.
+	 */
+	ret = account_locked_vm(current->mm, hugedma_pages_span(pages, nr), true);
+	if (ret) {
+		kvfree(pages);
+		return ERR_PTR(ret);
+	}
+	mmgrab(current->mm);
+	pages->locked_mm = current->mm;
+
 	for (i = 0; i < nr; i++) {
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
@@ -685,7 +774,7 @@ struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len)
 	return pages;
 
 out_unpin:
-	hugedma_pages_unpin(pages);
+	hugedma_pages_unpin(pages, hugedma_pages_span(pages, nr));
 	return ERR_PTR(ret);
 }
 

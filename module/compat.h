@@ -19,7 +19,6 @@
 #include <linux/fs_context.h>
 #include <linux/mm.h>
 #include <linux/mnt_idmapping.h>
-#include <linux/pagemap.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/version.h>
@@ -51,34 +50,27 @@ static inline int hugedma_fs_param(struct fs_context *fc, const char *key,
 }
 
 /*
- * The folio at byte offset @pos of a hugetlbfs file, with a reference, or
- * NULL.  The hugetlb page cache is indexed in huge pages before 6.7 and in
- * base pages from 6.7; __filemap_get_folio() returns ERR_PTR from 6.4.
+ * Pin the page at @addr of @mm long-term (FOLL_LONGTERM: never in ZONE_MOVABLE
+ * or CMA), faulting it in for reading if need be; the caller holds @mm's mmap
+ * lock for reading.  1 on success.  The vmas argument went away in 6.5.
  */
-static inline struct folio *hugedma_hugetlb_folio_get(struct address_space *mapping,
-						      loff_t pos, unsigned int shift)
-{
-	struct folio *folio;
-
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
-	folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT, 0, 0);
-#else
-	folio = __filemap_get_folio(mapping, pos >> shift, 0, 0);
-#endif
-	return IS_ERR(folio) ? NULL : folio;
-}
-
-/*
- * Fault in the page at @addr of @mm for writing, without taking a reference;
- * the caller holds @mm's mmap lock for reading.  1 on success.  The vmas
- * argument went away in 6.5.
- */
-static inline long hugedma_fault_in_remote(struct mm_struct *mm, unsigned long addr)
+static inline long hugedma_pin_remote(struct mm_struct *mm, unsigned long addr,
+				      struct page **page)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-	return get_user_pages_remote(mm, addr, 1, FOLL_WRITE, NULL, NULL);
+	return pin_user_pages_remote(mm, addr, 1, FOLL_LONGTERM, page, NULL);
 #else
-	return get_user_pages_remote(mm, addr, 1, FOLL_WRITE, NULL, NULL, NULL);
+	return pin_user_pages_remote(mm, addr, 1, FOLL_LONGTERM, page, NULL, NULL);
+#endif
+}
+
+/* VMA flags are set through vm_flags_set() from 6.3; the mmap lock is held for writing. */
+static inline void hugedma_vma_set_flags(struct vm_area_struct *vma, unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
 #endif
 }
 

@@ -10,12 +10,15 @@
 #ifndef HUGEDMA_H
 #define HUGEDMA_H
 
+#include <linux/capability.h>
 #include <linux/dma-direction.h>
+#include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
+#include <linux/user_namespace.h>
 
 #define HUGEDMA_NAME_MAX	32
 #define HUGEDMA_SHIFT_1G	30
@@ -47,6 +50,7 @@ struct hugedma_extent {
 struct hugedma_pages {
 	struct file *file;		/* unlinked hugetlbfs file of the pages, or NULL: pinned */
 	struct file *mapfile;		/* read-only open of it, for user mappings */
+	struct mm_struct *locked_mm;	/* pinned: the importer's mm, charged locked_vm */
 	unsigned int shift;		/* huge page shift */
 	int nid;			/* node of every page, or NUMA_NO_NODE if mixed */
 	unsigned long nr;		/* pages held in @folios */
@@ -91,6 +95,8 @@ struct hugedma_attachment {
 	struct kref kref;
 	struct list_head node;		/* buf->attachments, under buf->lock */
 	struct list_head all;		/* every attachment, for hot-unplug */
+	struct list_head unplug;	/* on the PCI notifier's list while it unmaps */
+	struct list_head gone;		/* on a disabling buffer's list while it unpublishes */
 	struct hugedma_buffer *buf;	/* reference */
 	struct device *dev;		/* reference */
 	char name[64];			/* sysfs directory name */
@@ -106,6 +112,18 @@ struct hugedma_attachment {
 	size_t addrs_len, lens_len;
 	struct kobject *kobj;		/* its sysfs directory */
 };
+
+/*
+ * Physical and bus addresses are for CAP_SYS_ADMIN (in the initial user
+ * namespace) only, whatever the file's mode says: the rule of
+ * /proc/PID/pagemap's frame numbers, checked against the credentials the file
+ * was opened with.  A root without it (a container's, or one that dropped it
+ * from its bounding set) reads -EPERM.
+ */
+static inline int hugedma_addrs_readable(const struct file *file)
+{
+	return file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN) ? 0 : -EPERM;
+}
 
 /* extent.c: pure, no state (KUnit-testable) */
 unsigned long hugedma_merge_extents(const phys_addr_t *phys, unsigned long nr,
@@ -191,8 +209,10 @@ void hugedma_buffer_del_att(struct hugedma_buffer *buf, struct hugedma_attachmen
 int hugedma_attach_init(void);
 void hugedma_attach_exit(void);
 struct hugedma_attachment *hugedma_att_create(struct hugedma_buffer *buf, struct device *dev,
-					      const char *name, enum dma_data_direction dir);
+					      const char *name, enum dma_data_direction dir,
+					      bool driver_owned);
 void hugedma_att_destroy(struct hugedma_attachment *att);
+void hugedma_att_get(struct hugedma_attachment *att);
 void hugedma_att_put(struct hugedma_attachment *att);
 int hugedma_att_map(struct hugedma_attachment *att);
 int hugedma_att_unmap(struct hugedma_attachment *att);
@@ -204,7 +224,8 @@ const char *hugedma_direction_name(enum dma_data_direction dir);
 int hugedma_parse_direction(const char *buf, enum dma_data_direction *dir);
 
 /* dmabuf.c */
-int hugedma_dmabuf_export(struct hugedma_buffer *buf, unsigned int flags);
+struct dma_buf;
+struct dma_buf *hugedma_dmabuf_export(struct hugedma_buffer *buf, unsigned int flags);
 
 /* import.c: /dev/hugedma/control */
 int hugedma_import_init(void);

@@ -23,6 +23,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "numa: needs a guest with two or more NUMA nodes")
     config.addinivalue_line("markers", "gigantic(n): needs n free 1 GB pool pages")
     config.addinivalue_line("markers", "edu: needs QEMU's edu device (tests/vm/run --edu)")
+    config.addinivalue_line("markers", "movable: needs part of the 2 MB pool in ZONE_MOVABLE "
+                            "(tests/vm/run --append movablecore=...): make check's movable tier")
     config.addinivalue_line("markers", "iommu: needs an IOMMU (tests/vm/run --iommu)")
     config.addinivalue_line("markers", "debug: needs the debug kernel (tests/kernel/debug: "
                             "KUnit, fault injection); Debian-kernel tiers deselect it")

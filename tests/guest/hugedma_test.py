@@ -456,6 +456,9 @@ if a["membind"] is not None:
     if libc.syscall(238, 2, mask, ctypes.c_ulong(16 * 64 + 1)) != 0:
         print("set_mempolicy", ctypes.get_errno(), flush=True)
         sys.exit(1)
+if a.get("rlimit_as"):
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (a["rlimit_as"], a["rlimit_as"]))
 value = a["value"].encode()
 fd = os.open(a["path"], os.O_WRONLY)
 print("ready", flush=True)
@@ -469,12 +472,13 @@ class ChildWriter:
     """One write(2) of value to path from a child process, through libc (no retry on EINTR).
 
     membind: node ids for set_mempolicy(MPOL_BIND) before the write;
-    sigusr1_handler: install a Python SIGUSR1 handler (so SIGUSR1 interrupts, not kills).
+    sigusr1_handler: install a Python SIGUSR1 handler (so SIGUSR1 is handled, not fatal);
+    rlimit_as: an RLIMIT_AS in bytes for the writer.
     """
 
-    def __init__(self, path, value, membind=None, sigusr1_handler=False):
+    def __init__(self, path, value, membind=None, sigusr1_handler=False, rlimit_as=None):
         args = {"path": str(path), "value": str(value), "membind": membind,
-                "sigusr1_handler": sigusr1_handler}
+                "sigusr1_handler": sigusr1_handler, "rlimit_as": rlimit_as}
         self.proc = subprocess.Popen([sys.executable, "-c", _CHILD_WRITER, json.dumps(args)],
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
@@ -538,3 +542,53 @@ def set_node_pages(node, page_size, nr):
     p = NODES / f"node{node}" / "hugepages" / PAGE_DIRS[page_size] / "nr_hugepages"
     write(p, str(nr))
     return int(read(p))
+
+
+# ---------------------------------------------------------------- root without capabilities
+
+PR_CAPBSET_DROP = 24
+CAP = {"CAP_IPC_LOCK": 14, "CAP_SYS_ADMIN": 21}
+
+
+def run_without_caps(code, drop=(), rlimits=None, args=(), timeout=120):
+    """Run Python `code` as root in a new process whose bounding set lacks the
+    capabilities named in `drop` (so, after its exec, it has none of them: a
+    container's root), with `rlimits` ({resource.RLIMIT_*: bytes}) set.  The code
+    prints one JSON value on its last line, which is returned; `args` are its
+    sys.argv[1:].  hugedma_test is importable there."""
+    import resource
+
+    def pre():
+        libc = ctypes.CDLL(None, use_errno=True)
+        for name in drop:
+            if libc.prctl(PR_CAPBSET_DROP, CAP[name], 0, 0, 0):
+                raise OSError(ctypes.get_errno(), f"PR_CAPBSET_DROP {name}")
+        for res, value in (rlimits or {}).items():
+            resource.setrlimit(res, (value, value))
+
+    env = dict(os.environ, PYTHONPATH=str(pathlib.Path(__file__).parent))
+    r = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                       preexec_fn=pre, env=env, timeout=timeout)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# each path: ["open" or "read", errno or 0]
+READ_EACH = r"""
+import json, os, sys
+out = {}
+for path in sys.argv[1:]:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as e:
+        out[path] = ["open", e.errno]
+        continue
+    try:
+        os.read(fd, 4096)
+        out[path] = ["read", 0]
+    except OSError as e:
+        out[path] = ["read", e.errno]
+    finally:
+        os.close(fd)
+print(json.dumps(out))
+"""

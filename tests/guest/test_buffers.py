@@ -15,6 +15,7 @@ import signal
 import stat
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -847,17 +848,51 @@ def _interrupt_slow_enable(mkbuf, node, sig, **kw):
 
 
 @pytest.mark.gigantic(2)
-@pytest.mark.parametrize("node", ["-1", "0"], ids=["writer-context", "node-kthread"])
-def test_signal_interrupts_enable(mkbuf, pool_guard, node):
-    """SIGUSR1 (handled, so write(2) returns) mid-enable: EINTR, nothing taken.
-    node -1 fills in the writer's own context, node 0 (has CPUs) on a kthread."""
-    b, res = _interrupt_slow_enable(mkbuf, node, signal.SIGUSR1, sigusr1_handler=True)
-    assert res is not None and res[0] == -1, res
-    assert h.errname(res[1]) == "EINTR"
-    assert b.read("state") == "disabled" and b.read("enable") == "0"
-    assert not published(b)
-    assert h.snapshot() == pool_guard       # nothing kept by the time write returned
-    os.rmdir(b.dir)                         # and no pin left behind
+@pytest.mark.parametrize("node,membind", [("-1", None), ("0", None), ("-1", [0])],
+                         ids=["all-cpus", "node-kthread", "writer-context"])
+def test_handled_signal_lets_enable_finish(mkbuf, pool_guard, node, membind):
+    """Handled signals arriving all through an enable (a terminal resize, a shell's
+    SIGCHLD) do not abort it: write(2) succeeds once every page is zeroed.  Only a
+    fatal signal stops an enable.  The kthread fills (all CPUs, a node's CPUs) and
+    the writer's own (under its memory policy) each."""
+    need_1g(2)
+    for _ in range(3):
+        n = h.free_pages(SZ_1G)
+        b = mkbuf(size=f"{n}G", node=node)
+        w = h.ChildWriter(b.dir / "enable", "1", membind=membind, sigusr1_handler=True)
+        sent = 0
+        try:
+            assert h.wait_for(lambda: b.read("state") == "enabling" or not w.running(),
+                              timeout=60)
+            while w.running() and b.read("state") == "enabling":
+                w.signal(signal.SIGUSR1)
+                sent += 1
+                time.sleep(0.05)
+            res = w.result()
+        finally:
+            w.kill()
+        if sent:
+            break
+        print("the enable finished before a signal was sent; again")
+        assert b.disable() == 0
+        b.remove()
+    else:
+        pytest.fail("the enable always finished before a signal was sent")
+    assert res == (1, 0), res
+    assert b.read("state") == "enabled" and published(b)
+    assert int(b.sysfs("nr_pages")) == n
+    assert b.disable() == 0
+
+
+def test_enable_without_address_space_is_enomem(mkbuf, pool_guard):
+    """A writer whose address space cannot hold the fill's temporary mapping
+    (RLIMIT_AS) gets ENOMEM, not the pool's ENOSPC, with nothing taken."""
+    b = mkbuf(page_size="2M", size="512M")
+    w = h.ChildWriter(b.dir / "enable", "1", rlimit_as=256 << 20)
+    res = w.result()
+    assert res == (-1, errno.ENOMEM), res
+    assert b.read("state") == "disabled" and not published(b)
+    assert h.snapshot() == pool_guard
 
 
 @pytest.mark.gigantic(2)
