@@ -102,10 +102,9 @@ struct sg_table *hugedma_map(struct hugedma_buffer *buf, struct device *dev,
 
 	if (!valid_dma_direction(dir))
 		return ERR_PTR(-EINVAL);
-	att = hugedma_att_create(buf, dev, dev_name(dev), dir);
+	att = hugedma_att_create(buf, dev, dev_name(dev), dir, true);
 	if (IS_ERR(att))
 		return ERR_CAST(att);
-	att->driver_owned = true;
 	ret = hugedma_att_map(att);
 	if (ret) {
 		hugedma_att_destroy(att);

@@ -33,6 +33,8 @@
 
 static DEFINE_MUTEX(hugedma_atts_lock);
 static LIST_HEAD(hugedma_atts);		/* every attachment, for the notifier */
+/* one PCI notifier at a time walks its victims through att->unplug */
+static DEFINE_MUTEX(hugedma_unplug_lock);
 
 static const char *const hugedma_att_state_names[] = {
 	[HUGEDMA_ATT_DISABLED] = "disabled",
@@ -126,6 +128,11 @@ static ssize_t dma_addrs_read(struct file *file, struct kobject *kobj,
 			      HUGEDMA_BIN_ATTR_CONST struct bin_attribute *attr, char *out,
 			      loff_t off, size_t count)
 {
+	int ret;
+
+	ret = hugedma_addrs_readable(file);
+	if (ret)
+		return ret;
 	return hugedma_att_read_text(kobj_to_att(kobj), true, out, off, count);
 }
 
@@ -186,7 +193,7 @@ static int hugedma_att_publish(struct hugedma_attachment *att)
 	ak = kzalloc(sizeof(*ak), GFP_KERNEL);
 	if (!ak)
 		return -ENOMEM;
-	kref_get(&att->kref);
+	hugedma_att_get(att);
 	ak->att = att;
 	ret = kobject_init_and_add(&ak->kobj, &hugedma_att_ktype,
 				   hugedma_sysfs_attachments_dir(att->buf), "%s", att->name);
@@ -338,6 +345,24 @@ static bool hugedma_dev_dma_owned_elsewhere(struct device *dev)
 }
 
 /*
+ * Unmap the attachment's table.  Debian's kernels invalidate the IOTLB
+ * lazily by default (a flush queue, iommu.strict=0): after dma_unmap_sgtable()
+ * the device could still reach the pages through a cached translation until
+ * the queue drains, and they may go back to the pool next.  So a lazy domain's
+ * IOTLB is flushed before this returns, and DMA to an unmapped IOVA faults in
+ * either mode.
+ */
+static void hugedma_att_dma_unmap(struct hugedma_attachment *att)
+{
+	struct iommu_domain *domain;
+
+	dma_unmap_sgtable(att->dev, &att->sgt, att->dir, 0);
+	domain = iommu_get_domain_for_dev(att->dev);
+	if (domain && (domain->type & __IOMMU_DOMAIN_DMA_FQ))
+		iommu_flush_iotlb_all(domain);
+}
+
+/*
  * Map the whole buffer for the attachment's device.  0 when mapped by this
  * call, 1 when mapped already; -EINVAL unless the buffer is enabled, -ENODEV
  * after the device went away, -EBUSY when user space owns its DMA, -ERANGE
@@ -400,7 +425,7 @@ int hugedma_att_map(struct hugedma_attachment *att)
 out_free_text:
 	hugedma_att_free_text(att);
 out_unmap:
-	dma_unmap_sgtable(att->dev, &att->sgt, att->dir, 0);
+	hugedma_att_dma_unmap(att);
 out_free_sgt:
 	sg_free_table(&att->sgt);
 out_unuse:
@@ -421,7 +446,7 @@ static bool hugedma_att_unmap_to(struct hugedma_attachment *att, enum hugedma_at
 		att->state = state;
 	mutex_unlock(&att->lock);
 	if (was_mapped) {	/* readers see the state first, then never the text */
-		dma_unmap_sgtable(att->dev, &att->sgt, att->dir, 0);
+		hugedma_att_dma_unmap(att);
 		sg_free_table(&att->sgt);
 		hugedma_att_free_text(att);
 		hugedma_buffer_unuse_mapping(att->buf);
@@ -472,10 +497,13 @@ void hugedma_att_buffer_gone(struct hugedma_attachment *att)
 
 /*
  * A new attachment of @buf for @dev (a device reference is taken), not yet
- * mapped.  -EEXIST when @name is attached to the buffer already.
+ * mapped; @driver_owned for the device driver's own (kernel API, dma-buf),
+ * set before the PCI notifier can see it.  -EEXIST when @name is attached to
+ * the buffer already.
  */
 struct hugedma_attachment *hugedma_att_create(struct hugedma_buffer *buf, struct device *dev,
-					      const char *name, enum dma_data_direction dir)
+					      const char *name, enum dma_data_direction dir,
+					      bool driver_owned)
 {
 	struct hugedma_attachment *att;
 	int ret;
@@ -488,8 +516,11 @@ struct hugedma_attachment *hugedma_att_create(struct hugedma_buffer *buf, struct
 	mutex_init(&att->lock);
 	INIT_LIST_HEAD(&att->node);
 	INIT_LIST_HEAD(&att->all);
+	INIT_LIST_HEAD(&att->unplug);
+	INIT_LIST_HEAD(&att->gone);
 	strscpy(att->name, name, sizeof(att->name));
 	att->dir = dir;
+	att->driver_owned = driver_owned;
 	att->state = HUGEDMA_ATT_DISABLED;
 
 	ret = hugedma_buffer_add_att(buf, att);
@@ -519,6 +550,11 @@ static void hugedma_att_release(struct kref *kref)
 	kfree(att);
 }
 
+void hugedma_att_get(struct hugedma_attachment *att)
+{
+	kref_get(&att->kref);
+}
+
 void hugedma_att_put(struct hugedma_attachment *att)
 {
 	kref_put(&att->kref, hugedma_att_release);
@@ -546,9 +582,9 @@ void hugedma_att_destroy(struct hugedma_attachment *att)
 static int hugedma_pci_notify(struct notifier_block *nb, unsigned long action, void *data)
 {
 	struct device *dev = data;
-	struct hugedma_attachment *att, **victims;
-	unsigned int n = 0, i;
+	struct hugedma_attachment *att, *next;
 	bool admin_only = false;
+	LIST_HEAD(victims);
 
 	/*
 	 * What an administrator attached goes before the driver's remove, not
@@ -565,24 +601,23 @@ static int hugedma_pci_notify(struct notifier_block *nb, unsigned long action, v
 	else if (action != BUS_NOTIFY_DEL_DEVICE && action != BUS_NOTIFY_UNBOUND_DRIVER)
 		return NOTIFY_DONE;
 
+	/*
+	 * The device is going whatever happens here, so nothing may fail for
+	 * want of memory: the victims are linked through their own list node
+	 * (one notifier at a time uses it), however many there are.
+	 */
+	mutex_lock(&hugedma_unplug_lock);
 	mutex_lock(&hugedma_atts_lock);
-	list_for_each_entry(att, &hugedma_atts, all)
-		n += att->dev == dev && !(admin_only && att->driver_owned);
-	/* the device is going whatever happens here: its mappings must go first */
-	victims = n ? kcalloc(n, sizeof(*victims), GFP_KERNEL | __GFP_NOFAIL) : NULL;
-	n = 0;
-	if (victims) {
-		list_for_each_entry(att, &hugedma_atts, all) {
-			if (att->dev == dev && !(admin_only && att->driver_owned)) {
-				kref_get(&att->kref);
-				victims[n++] = att;
-			}
+	list_for_each_entry(att, &hugedma_atts, all) {
+		if (att->dev == dev && !(admin_only && att->driver_owned)) {
+			hugedma_att_get(att);
+			list_add_tail(&att->unplug, &victims);
 		}
 	}
 	mutex_unlock(&hugedma_atts_lock);
 
-	for (i = 0; i < n; i++) {
-		att = victims[i];
+	list_for_each_entry_safe(att, next, &victims, unplug) {
+		list_del_init(&att->unplug);
 		mutex_lock(&att->op_lock);
 		if (hugedma_att_unmap_to(att, HUGEDMA_ATT_REMOVED))
 			pr_info("%s: %s: device %s, unmapped\n", att->buf->name, att->name,
@@ -593,7 +628,7 @@ static int hugedma_pci_notify(struct notifier_block *nb, unsigned long action, v
 		mutex_unlock(&att->op_lock);
 		hugedma_att_put(att);
 	}
-	kfree(victims);
+	mutex_unlock(&hugedma_unplug_lock);
 	return NOTIFY_OK;
 }
 

@@ -307,33 +307,29 @@ static bool hugedma_buffer_in_use(struct hugedma_buffer *buf)
 	       buf->nr_dmabufs || (buf->pages && hugedma_pages_mapped(buf->pages));
 }
 
-/* Drop the sysfs directories that removed attachments kept, before the device goes. */
+/*
+ * Drop the sysfs directories that removed attachments kept, before the device
+ * goes.  Disabling cannot fail (a directory left here would outlive the
+ * device it sits in), so the attachments are linked through their own list
+ * node rather than copied into an array: only the one disable of the buffer
+ * under way uses it.
+ */
 static void hugedma_buffer_unpublish_atts(struct hugedma_buffer *buf)
 {
-	struct hugedma_attachment *att, **atts;
-	unsigned int n = 0, i;
+	struct hugedma_attachment *att, *next;
+	LIST_HEAD(gone);
 
 	mutex_lock(&buf->lock);
-	list_for_each_entry(att, &buf->attachments, node)
-		n++;
-	/*
-	 * Disabling cannot fail: a directory left here would outlive the
-	 * device it sits in.  A few pointers, so the allocator may loop.
-	 */
-	atts = n ? kcalloc(n, sizeof(*atts), GFP_KERNEL | __GFP_NOFAIL) : NULL;
-	n = 0;
-	if (atts) {
-		list_for_each_entry(att, &buf->attachments, node) {
-			kref_get(&att->kref);
-			atts[n++] = att;
-		}
+	list_for_each_entry(att, &buf->attachments, node) {
+		hugedma_att_get(att);
+		list_add_tail(&att->gone, &gone);
 	}
 	mutex_unlock(&buf->lock);
-	for (i = 0; i < n; i++) {
-		hugedma_att_buffer_gone(atts[i]);
-		hugedma_att_put(atts[i]);
+	list_for_each_entry_safe(att, next, &gone, gone) {
+		list_del_init(&att->gone);
+		hugedma_att_buffer_gone(att);
+		hugedma_att_put(att);
 	}
-	kfree(atts);
 }
 
 /*

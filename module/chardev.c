@@ -13,6 +13,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cdev.h>
+#include <linux/dma-buf.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -120,11 +123,19 @@ static long hugedma_ioctl_info(struct hugedma_buffer *buf, void __user *uarg)
 	return 0;
 }
 
-static long hugedma_ioctl_export(struct hugedma_buffer *buf, void __user *uarg)
+/*
+ * A dma-buf may grant no more than the file it is exported from: a writable
+ * one (O_WRONLY or O_RDWR) needs a file open for writing (-EACCES).  The fd is
+ * reserved first and installed last, once the caller has been told its
+ * number: a fault copying it out (-EFAULT) leaves no fd behind.
+ */
+static long hugedma_ioctl_export(struct file *file, struct hugedma_buffer *buf,
+				 void __user *uarg)
 {
 	struct hugedma_export arg;
+	struct dma_buf *dmabuf;
 	u32 argsz;
-	int ret;
+	int ret, fd;
 
 	if (get_user(argsz, (u32 __user *)uarg))
 		return -EFAULT;
@@ -135,13 +146,29 @@ static long hugedma_ioctl_export(struct hugedma_buffer *buf, void __user *uarg)
 		return ret;
 	if (arg.flags & ~(O_CLOEXEC | O_ACCMODE) || arg.fd || arg.reserved)
 		return -EINVAL;
-	ret = hugedma_dmabuf_export(buf, arg.flags);
-	if (ret < 0)
-		return ret;
-	/* the fd is installed: a fault now leaks no reference, the fd stays valid */
-	if (put_user(ret, (s32 __user *)(uarg + offsetof(struct hugedma_export, fd))))
-		return -EFAULT;
+	if ((arg.flags & O_ACCMODE) != O_RDONLY && !(file->f_mode & FMODE_WRITE))
+		return -EACCES;
+
+	fd = get_unused_fd_flags(arg.flags & O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	dmabuf = hugedma_dmabuf_export(buf, arg.flags);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto out_put_fd;
+	}
+	if (put_user(fd, (s32 __user *)(uarg + offsetof(struct hugedma_export, fd)))) {
+		ret = -EFAULT;
+		goto out_put_dmabuf;
+	}
+	fd_install(fd, dmabuf->file);
 	return 0;
+
+out_put_dmabuf:
+	dma_buf_put(dmabuf);
+out_put_fd:
+	put_unused_fd(fd);
+	return ret;
 }
 
 static long hugedma_cdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -152,7 +179,7 @@ static long hugedma_cdev_ioctl(struct file *file, unsigned int cmd, unsigned lon
 	case HUGEDMA_IOC_INFO:
 		return hugedma_ioctl_info(buf, (void __user *)arg);
 	case HUGEDMA_IOC_EXPORT_DMABUF:
-		return hugedma_ioctl_export(buf, (void __user *)arg);
+		return hugedma_ioctl_export(file, buf, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -337,14 +337,14 @@ static struct config_item *hugedma_atts_make_item(struct config_group *group,
 		pci_dev_put(pdev);
 		return ERR_PTR(-ENOMEM);
 	}
-	att = hugedma_att_create(cb->buf, &pdev->dev, name, DMA_BIDIRECTIONAL);
+	att = hugedma_att_create(cb->buf, &pdev->dev, name, DMA_BIDIRECTIONAL, false);
 	pci_dev_put(pdev);
 	if (IS_ERR(att)) {
 		kfree(ca);
 		return ERR_CAST(att);
 	}
 	/* the directory's own reference, beside the creator's that rmdir drops */
-	kref_get(&att->kref);
+	hugedma_att_get(att);
 	ca->att = att;
 	config_item_init_type_name(&ca->item, name, &hugedma_att_type);
 	return &ca->item;

@@ -30,10 +30,9 @@ static int hugedma_dmabuf_attach(struct dma_buf *dmabuf, struct dma_buf_attachme
 	mutex_lock(&buf->lock);
 	snprintf(name, sizeof(name), "%s-dmabuf%u", dev_name(attach->dev), ++buf->dmabuf_seq);
 	mutex_unlock(&buf->lock);
-	att = hugedma_att_create(buf, attach->dev, name, DMA_BIDIRECTIONAL);
+	att = hugedma_att_create(buf, attach->dev, name, DMA_BIDIRECTIONAL, true);
 	if (IS_ERR(att))
 		return PTR_ERR(att);
-	att->driver_owned = true;
 	attach->priv = att;
 	return 0;
 }
@@ -86,17 +85,21 @@ static const struct dma_buf_ops hugedma_dmabuf_ops = {
 	.release = hugedma_dmabuf_release,
 };
 
-/* A dma-buf of the whole buffer, installed as a new fd: returns the fd. */
-int hugedma_dmabuf_export(struct hugedma_buffer *buf, unsigned int flags)
+/*
+ * A dma-buf of the whole buffer with the access mode in @flags, not yet
+ * installed in any fd table: the caller installs its file, or drops it with
+ * dma_buf_put().
+ */
+struct dma_buf *hugedma_dmabuf_export(struct hugedma_buffer *buf, unsigned int flags)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
 	struct dma_buf *dmabuf;
 	char *name;
-	int ret, fd;
+	int ret;
 
 	name = kstrdup(buf->name, GFP_KERNEL);
 	if (!name)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	ret = hugedma_buffer_hold(buf, HUGEDMA_USER_DMABUF);
 	if (ret)
 		goto out_free_name;
@@ -115,16 +118,12 @@ int hugedma_dmabuf_export(struct hugedma_buffer *buf, unsigned int flags)
 	spin_lock(&dmabuf->name_lock);
 	dmabuf->name = name;
 	spin_unlock(&dmabuf->name_lock);
-
-	fd = dma_buf_fd(dmabuf, flags & O_CLOEXEC);
-	if (fd < 0)
-		dma_buf_put(dmabuf);
-	return fd;
+	return dmabuf;
 
 out_release_hold:
 	hugedma_buffer_release_hold(buf, HUGEDMA_USER_DMABUF);
 	hugedma_buffer_put(buf);
 out_free_name:
 	kfree(name);
-	return ret;
+	return ERR_PTR(ret);
 }

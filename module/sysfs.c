@@ -83,7 +83,11 @@ static ssize_t phys_addrs_read(struct file *file, struct kobject *kobj,
 	loff_t end = (loff_t)pages->nr * HUGEDMA_ADDR_LINE;
 	char line[HUGEDMA_ADDR_LINE + 1];
 	size_t done = 0;
+	int ret;
 
+	ret = hugedma_addrs_readable(file);
+	if (ret)
+		return ret;
 	if (off >= end)
 		return 0;
 	count = min_t(loff_t, count, end - off);
@@ -124,7 +128,11 @@ static ssize_t extent_addrs_read(struct file *file, struct kobject *kobj,
 				 loff_t off, size_t count)
 {
 	struct hugedma_buffer *buf = to_buffer(kobj_to_dev(kobj));
+	int ret;
 
+	ret = hugedma_addrs_readable(file);
+	if (ret)
+		return ret;
 	return hugedma_read_text(buf->ext_addrs, buf->ext_addrs_len, out, off, count);
 }
 static BIN_ATTR_ADMIN_RO(extent_addrs, 0);

@@ -560,6 +560,134 @@ def test_stale_dma_after_unmap_is_faulted(edu, mkbuf):
         os.rmdir(att)
 
 
+def test_export_takes_no_more_access_than_the_fd(edu, mkbuf):
+    """A dma-buf grants at most what the fd it is exported from has: a writable one
+    needs a file open for writing (EACCES from a read-only fd)."""
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    node = f"/dev/hugedma/{b.name}"
+    ro = os.open(node, os.O_RDONLY)
+    try:
+        for mode in (os.O_RDWR, os.O_WRONLY):
+            with pytest.raises(OSError) as e:
+                export(ro, mode | os.O_CLOEXEC)
+            assert e.value.errno == errno.EACCES, mode
+        dfd = export(ro, os.O_RDONLY | os.O_CLOEXEC)
+        assert fcntl.fcntl(dfd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+        os.close(dfd)
+    finally:
+        os.close(ro)
+    rw = os.open(node, os.O_RDWR)
+    dfd = export(rw)
+    assert fcntl.fcntl(dfd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR
+    os.close(dfd)
+    os.close(rw)
+    assert b.disable() == 0
+
+
+def test_export_fault_leaves_no_fd(edu, mkbuf):
+    """The argument is readable but its fd field cannot be written back: EFAULT,
+    and no dma-buf fd is left behind to keep the buffer busy."""
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    bfd = os.open(f"/dev/hugedma/{b.name}", os.O_RDWR)
+    p, err = cmmap(h.PAGE_SIZE, mmap.PROT_READ | mmap.PROT_WRITE,
+                   mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1)
+    assert err == 0
+    try:
+        ctypes.memmove(p, EXPORT.pack(16, os.O_RDWR | os.O_CLOEXEC, 0, 0), EXPORT.size)
+        assert libc.mprotect(p, h.PAGE_SIZE, mmap.PROT_READ) == 0
+        fds = sorted(os.listdir("/proc/self/fd"))
+        assert libc.ioctl(bfd, IOC_EXPORT, p) == -1
+        assert ctypes.get_errno() == errno.EFAULT
+        assert sorted(os.listdir("/proc/self/fd")) == fds
+    finally:
+        libc.munmap(p, h.PAGE_SIZE)
+        os.close(bfd)
+    assert h.wait_for(lambda: b.disable() == 0, timeout=5), "a dma-buf still holds the buffer"
+
+
+def test_unbind_with_many_attachments(edu, mkbuf):
+    """More attachments of one device than a page of pointers holds (1100 buffers,
+    each with a directory for edu): the driver's unbind marks every one removed
+    without a large allocation (no WARN from the page allocator)."""
+    _, bdf = edu
+    n = 1100
+    bufs = [mkbuf(page_size="2M", size="2M", name=f"many{i}") for i in range(n)]
+    for b in bufs:
+        os.mkdir(b.dir / "attachments" / bdf)
+    drv = pathlib.Path("/sys/bus/pci/drivers/hugedma_edu")
+    log0 = len(h.dmesg())
+    try:
+        assert h.write(drv / "unbind", bdf) == 0
+        states = {h.read(b.dir / "attachments" / bdf / "state").strip() for b in bufs}
+        assert states == {"removed"}
+        assert "WARNING" not in h.dmesg()[log0:]
+    finally:
+        if not pathlib.Path(f"/sys/bus/pci/devices/{bdf}/driver").exists():
+            h.write(drv / "bind", bdf)
+        for b in bufs:
+            os.rmdir(b.dir / "attachments" / bdf)
+
+
+TRACING = pathlib.Path("/sys/kernel/tracing")
+
+
+@pytest.fixture
+def flush_probe():
+    """A kprobe on the Intel IOMMU driver's flush_iotlb_all callback (the one a
+    flush queue's timer calls too), recording a stack for each call: yields a
+    function returning (and clearing) the stacks seen so far."""
+    if not (TRACING / "kprobe_events").exists():
+        subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACING)], check=True)
+    syms = [ln.split()[2] for ln in h.read("/proc/kallsyms").splitlines()
+            if ln.split()[2:3] == ["intel_flush_iotlb_all"]]
+    assert syms, "no intel_flush_iotlb_all in /proc/kallsyms: not intel-iommu?"
+    assert h.write(TRACING / "kprobe_events", "p:hugedma_test/flush intel_flush_iotlb_all\n") == 0
+    ev = TRACING / "events/hugedma_test/flush"
+    assert h.write(ev / "trigger", "stacktrace") == 0
+    assert h.write(ev / "enable", "1") == 0
+
+    def stacks():
+        text = h.read(TRACING / "trace")
+        h.write(TRACING / "trace", "")
+        return [blk for blk in text.split("<stack trace>") if "=>" in blk]
+
+    stacks()
+    yield stacks
+    h.write(ev / "enable", "0")
+    h.write(ev / "trigger", "!stacktrace")
+    h.write(TRACING / "kprobe_events", "-:hugedma_test/flush")
+
+
+@pytest.mark.iommu
+def test_unmap_flushes_a_lazy_iotlb_before_returning(edu, mkbuf, flush_probe):
+    """Lazy IOTLB invalidation (iommu.strict=0, the distribution default) leaves a
+    stale translation until the flush queue drains; hugedma flushes the device's
+    domain from its own unmap, so that no translation outlives the mapping.  edu's
+    DMA engine starts 100 ms after its command, past the flush queue's 10 ms timer,
+    so a stale DMA cannot show the window: the witness is the flush itself, made
+    from hugedma's unmap before enable=0 returns, not by the queue's timer."""
+    assert IOMMU, "needs a guest with an IOMMU (tests/vm/run --iommu)"
+    _, bdf = edu
+    group = pathlib.Path(f"/sys/bus/pci/devices/{bdf}/iommu_group/type")
+    assert h.read(group).strip() == "DMA-FQ", "needs a guest booted with iommu.strict=0"
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    att = b.dir / "attachments" / bdf
+    os.mkdir(att)
+    try:
+        assert h.write(att / "enable", "1") == 0
+        segments(b, bdf)
+        flush_probe()
+        assert h.write(att / "enable", "0") == 0
+        ours = [blk for blk in flush_probe() if "hugedma_att_" in blk]
+        assert ours, "no IOTLB flush from hugedma's unmap: stale translations until the queue drains"
+    finally:
+        h.write(att / "enable", "0")
+        os.rmdir(att)
+
+
 def test_driver_unbind_and_device_removal_unmap(edu, mkbuf):
     fd, bdf = edu
     b = mkbuf(page_size="2M", size="4M")

@@ -268,3 +268,59 @@ def test_import_unterminated_name_and_bad_pointers(control):
 def test_rmmod_refused_while_control_is_open(control):
     import subprocess
     assert subprocess.run(["rmmod", "hugedma"], capture_output=True).returncode != 0
+
+
+# an importer in a child process: argv n (2 MB pages), name; prints what it saw
+_IMPORTER = r"""
+import ctypes, fcntl, json, mmap, os, struct, sys
+import hugedma_test as h
+n, name = int(sys.argv[1]), sys.argv[2]
+MAP_HUGETLB, MAP_HUGE_2MB = 0x40000, 21 << 26
+m = mmap.mmap(-1, n * h.SZ_2M,
+              flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB)
+for i in range(n):
+    m[i * h.SZ_2M] = 0x75
+addr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+
+
+def locked_kb():
+    for line in h.read("/proc/self/status").splitlines():
+        if line.startswith("VmLck:"):
+            return int(line.split()[1])
+
+
+out = {}
+fd = os.open("/dev/hugedma/control", os.O_RDWR)
+raw = bytearray(struct.pack("=IIQQ40s", 64, 0, addr, n * h.SZ_2M, name.encode()))
+try:
+    fcntl.ioctl(fd, (0xB8 << 8) | 0x10, raw)
+    out["import"] = 0
+except OSError as e:
+    out["import"] = e.errno
+out["locked_kb"] = locked_kb()
+out["listed"] = os.path.exists(f"/sys/class/hugedma/{name}")
+os.close(fd)  # the importer goes: the buffer ends, its pins with it
+out["locked_kb_after"] = locked_kb()
+print(json.dumps(out))
+"""
+
+
+def test_import_pins_are_charged_to_locked_memory():
+    """Pins that outlive the mapping and the process are charged to the importer's
+    locked memory, as RDMA's and VFIO's are: without CAP_IPC_LOCK, an import past
+    RLIMIT_MEMLOCK fails with ENOMEM and takes nothing; within it, VmLck grows by
+    the range and shrinks back when the buffer ends; CAP_IPC_LOCK lifts the limit
+    (the charge stays)."""
+    import resource
+    limit = resource.RLIMIT_MEMLOCK
+    before = h.snapshot()
+    over = h.run_without_caps(_IMPORTER, drop=["CAP_IPC_LOCK"], rlimits={limit: h.SZ_2M},
+                              args=[2, "limover"])
+    assert over == {"import": errno.ENOMEM, "locked_kb": 0, "listed": False,
+                    "locked_kb_after": 0}
+    within = h.run_without_caps(_IMPORTER, drop=["CAP_IPC_LOCK"], rlimits={limit: 4 * h.SZ_2M},
+                                args=[2, "limin"])
+    assert within == {"import": 0, "locked_kb": 4096, "listed": True, "locked_kb_after": 0}
+    capable = h.run_without_caps(_IMPORTER, rlimits={limit: h.SZ_2M}, args=[2, "limcap"])
+    assert capable == {"import": 0, "locked_kb": 4096, "listed": True, "locked_kb_after": 0}
+    assert h.wait_for_pool(before) == before

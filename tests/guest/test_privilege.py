@@ -4,6 +4,8 @@
 - As uid 65534 (forked children that drop every id and capability): no configfs
   write, mkdir or rmdir; no read of phys_addrs, dma_addrs or dma_lengths; no open
   of /dev/hugedma/NAME or /dev/hugedma/control.
+- As root without CAP_SYS_ADMIN (dropped from the bounding set, as in a container):
+  no address from phys_addrs, extent_addrs or dma_addrs (EPERM, as pagemap's rule).
 - A process without CAP_SYS_ADMIN that was handed an open /dev/hugedma/NAME gets
   no physical address from any ioctl (nor from what they give it: the dma-buf's
   fdinfo, its own page map).
@@ -13,6 +15,7 @@
   dirtied; test_buffers covers reuse.)
 """
 import ctypes
+import errno
 import fcntl
 import json
 import mmap
@@ -171,6 +174,48 @@ def test_nobody_cannot_read_bus_addresses(edu, mkbuf):  # noqa: F811
         res = as_nobody(child)
         assert int(res.pop("nr_segments")) >= 1
         assert {k: h.errname(v) for k, v in res.items()} == {k: "EACCES" for k in res}
+    finally:
+        h.write(att / "enable", "0")
+        os.rmdir(att)
+
+
+# ---------------------------------------------------------------- root without CAP_SYS_ADMIN
+
+def read_without(cap, paths):
+    return {p: tuple(v) for p, v in
+            h.run_without_caps(h.READ_EACH, drop=[cap] if cap else [], args=paths).items()}
+
+
+def test_root_without_cap_sys_admin_reads_no_physical_address(mkbuf):
+    """uid 0 is not enough (a container's root, or root that dropped the
+    capability from its bounding set): as for pagemap's frame numbers, reading an
+    address takes CAP_SYS_ADMIN; what is not an address stays readable."""
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    addrs = [str(b.dev / f) for f in ("phys_addrs", "extent_addrs")]
+    others = [str(b.dev / f) for f in ("extent_lengths", "nr_pages", "nr_extents")]
+    res = read_without("CAP_SYS_ADMIN", addrs + others)
+    assert {p: res[p] for p in addrs} == {p: ("read", errno.EPERM) for p in addrs}
+    assert {p: res[p] for p in others} == {p: ("read", 0) for p in others}
+    # the same child with the capability reads them all
+    res = read_without(None, addrs + others)
+    assert res == {p: ("read", 0) for p in addrs + others}
+
+
+@pytest.mark.edu
+def test_root_without_cap_sys_admin_reads_no_bus_address(edu, mkbuf):  # noqa: F811
+    _, bdf = edu
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    att = b.dir / "attachments" / bdf
+    os.mkdir(att)
+    try:
+        assert h.write(att / "enable", "1") == 0
+        d = b.dev / "attachments" / bdf
+        addrs, lens = str(d / "dma_addrs"), str(d / "dma_lengths")
+        assert read_without("CAP_SYS_ADMIN", [addrs, lens]) == {
+            addrs: ("read", errno.EPERM), lens: ("read", 0)}
+        assert read_without(None, [addrs]) == {addrs: ("read", 0)}
     finally:
         h.write(att / "enable", "0")
         os.rmdir(att)
