@@ -75,11 +75,14 @@ def names():
 
 def stripped_show(name):
     """show --json without what a fresh allocation changes: addresses, users,
-    and how the mapped bytes fall into segments (adjacent pages merge, so
-    without an IOMMU the segments follow where the new pages landed)."""
+    how the mapped bytes fall into segments (adjacent pages merge, so without
+    an IOMMU the segments follow where the new pages landed), and, for a buffer
+    of any node, the node its pages landed on (the writer's, in a NUMA guest)."""
     s = js("show", name)
     s.pop("phys_addrs")
     s.pop("users")
+    if s["numa_node"] == -1:
+        s.pop("pages_node")
     for a in s["attachments"]:
         a["segments"] = sum(seg["length"] for seg in a["segments"] or [])
         a.pop("nr_segments")
