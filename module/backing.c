@@ -464,7 +464,8 @@ static int hugedma_fill_serial(struct hugedma_fill *fill)
  * Fault the pages in parallel, from kthreads bound to @mask: hugetlbfs'
  * fallocate holds the inode lock while it zeroes, its fault path does not.
  * The workers join the writer's cgroups: the hugetlb cgroup limits that apply
- * to the writer apply to their faults.
+ * to the writer apply to their faults, and they run on CPUs of its cpuset
+ * (@mask is within the writer's CPUs).
  */
 static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
 				 const struct cpumask *mask)
@@ -500,9 +501,14 @@ static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
 			ret = PTR_ERR(w->task) == -EINTR ? -EINTR : -ENOMEM;
 			break;
 		}
-		ret = set_cpus_allowed_ptr(w->task, mask);
+		/*
+		 * Join the writer's cgroups first: its hugetlb cgroup limits
+		 * apply to the workers' faults, and joining a cpuset resets a
+		 * task's CPUs to the cpuset's.  Then bind, within those.
+		 */
+		ret = cgroup_attach_task_all(current, w->task);
 		if (!ret)
-			ret = cgroup_attach_task_all(current, w->task);
+			ret = set_cpus_allowed_ptr(w->task, mask);
 		if (ret) {
 			n++;	/* created: it must run to exit */
 			break;
@@ -589,10 +595,11 @@ static int hugedma_fill(struct hugedma_fill *fill, const char *name, const struc
  * fatal signal.
  *
  * Who allocates: kthreads bound to the node's CPUs for a node that has CPUs,
- * or to every online CPU for any node, many pages at once; the writer itself,
- * under its own memory policy, for a memory-only node, for any node when the
- * writer has a memory policy (numactl --membind), and for a single page on
- * any node (nothing to do in parallel).
+ * or to every online CPU for any node, many pages at once, in either case
+ * only CPUs the writer may use; the writer itself, under its own memory
+ * policy, for a memory-only node or one none of whose CPUs the writer may
+ * use, for any node when the writer has a memory policy (numactl --membind),
+ * and for a single page on any node (nothing to do in parallel).
  */
 struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 					  unsigned long nr, int nid)
@@ -601,6 +608,7 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 	struct path root;
 	struct hugedma_fill fill = { .want = nr, .nid = nid };
 	struct hugedma_pages *pages;
+	cpumask_var_t cpus;
 	int ret;
 
 	if (IS_ERR_OR_NULL(mnt))
@@ -627,14 +635,33 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 		pages->mapfile = NULL;
 		goto out_release;
 	}
+	if (!alloc_cpumask_var(&cpus, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto out_release;
+	}
 
+	/*
+	 * The workers' CPUs: the node's (every online one for any node),
+	 * within the writer's own, which its cpuset (systemd AllowedCPUs=, a
+	 * Slurm job) and affinity bound.  A node none of whose CPUs the
+	 * writer may use is filled in the writer's context instead, under its
+	 * memory policy: still strict, so without one placing the pages there
+	 * the enable fails with -ENOSPC.
+	 */
+	cpumask_and(cpus, nid == NUMA_NO_NODE ? cpu_online_mask : cpumask_of_node(nid),
+		    current->cpus_ptr);
 	fill.pages = pages;
-	if (nid != NUMA_NO_NODE && hugedma_node_has_cpus(nid))
-		ret = hugedma_fill(&fill, name, cpumask_of_node(nid));
-	else if (nid == NUMA_NO_NODE && nr > 1 && !hugedma_writer_has_mempolicy())
-		ret = hugedma_fill(&fill, name, cpu_online_mask);
-	else
+	if (nid != NUMA_NO_NODE && hugedma_node_has_cpus(nid)) {
+		if (cpumask_empty(cpus))
+			pr_info_ratelimited("%s: the writer may use no CPU of node %d (cpuset or affinity): filling in its own context, under its memory policy\n",
+					    name, nid);
+		ret = hugedma_fill(&fill, name, cpumask_empty(cpus) ? NULL : cpus);
+	} else if (nid == NUMA_NO_NODE && nr > 1 && !hugedma_writer_has_mempolicy()) {
+		ret = hugedma_fill(&fill, name, cpus);
+	} else {
 		ret = hugedma_fill(&fill, name, NULL);
+	}
+	free_cpumask_var(cpus);
 	if (ret)
 		goto out_release;
 	pages->nid = hugedma_pages_node(pages);

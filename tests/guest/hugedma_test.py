@@ -446,6 +446,9 @@ _CHILD_WRITER = r"""
 import ctypes, json, os, signal, sys
 a = json.loads(sys.argv[1])
 libc = ctypes.CDLL(None, use_errno=True)
+if a.get("cgroup"):
+    with open(os.path.join(a["cgroup"], "cgroup.procs"), "w") as f:
+        f.write(str(os.getpid()))
 if a["sigusr1_handler"]:
     signal.signal(signal.SIGUSR1, lambda signum, frame: None)
 if a["membind"] is not None:
@@ -473,12 +476,15 @@ class ChildWriter:
 
     membind: node ids for set_mempolicy(MPOL_BIND) before the write;
     sigusr1_handler: install a Python SIGUSR1 handler (so SIGUSR1 is handled, not fatal);
-    rlimit_as: an RLIMIT_AS in bytes for the writer.
+    rlimit_as: an RLIMIT_AS in bytes for the writer;
+    cgroup: a cgroup v2 directory the writer moves itself into first.
     """
 
-    def __init__(self, path, value, membind=None, sigusr1_handler=False, rlimit_as=None):
+    def __init__(self, path, value, membind=None, sigusr1_handler=False, rlimit_as=None,
+                 cgroup=None):
         args = {"path": str(path), "value": str(value), "membind": membind,
-                "sigusr1_handler": sigusr1_handler, "rlimit_as": rlimit_as}
+                "sigusr1_handler": sigusr1_handler, "rlimit_as": rlimit_as,
+                "cgroup": str(cgroup) if cgroup else None}
         self.proc = subprocess.Popen([sys.executable, "-c", _CHILD_WRITER, json.dumps(args)],
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()

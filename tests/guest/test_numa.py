@@ -14,6 +14,8 @@ module; pool counters are compared per node, exactly.
 """
 import errno
 import os
+import pathlib
+import subprocess
 import types
 
 import pytest
@@ -277,3 +279,78 @@ def test_memory_only_node_short(topo, grow_2m, mkbuf):
     assert b.read("state") == "disabled" and not b.dev.exists()
     assert h.snapshot() == before
     assert os.path.isdir(b.dir)
+
+
+# ----------------------------------------------------------------------- cpusets
+
+CGROUP = pathlib.Path("/sys/fs/cgroup")
+
+
+@pytest.fixture
+def cpuset():
+    """make(name, cpus): a cgroup v2 child with cpuset.cpus = cpus (cpuset.mems: every
+    node, the parent's), for a ChildWriter to join; removed after the test."""
+    if not (CGROUP / "cgroup.controllers").exists():
+        subprocess.run(["mount", "-t", "cgroup2", "none", str(CGROUP)], check=True)
+    assert "cpuset" in h.read(CGROUP / "cgroup.controllers").split()
+    assert h.write(CGROUP / "cgroup.subtree_control", "+cpuset") == 0
+    made = []
+
+    def make(name, cpus):
+        d = CGROUP / name
+        os.mkdir(d)
+        made.append(d)
+        assert h.write(d / "cpuset.cpus", cpus) == 0, cpus
+        return d
+
+    yield make
+    for d in reversed(made):
+        assert h.wait_for(lambda: not h.read(d / "cgroup.procs").strip(), timeout=10)
+        os.rmdir(d)
+
+
+def node_cpus(n):
+    return h.read(h.NODES / f"node{n}" / "cpulist").strip()
+
+
+def test_cpuset_spanning_the_nodes_keeps_placement(topo, grow_2m, mkbuf, cpuset):
+    """A writer in a cpuset of every CPU (systemd AllowedCPUs=, a Slurm job): joining
+    the cpuset must not undo the workers' binding to the node's CPUs, or they fault
+    from the other node's and a strict enable fails with ENOSPC."""
+    cg = cpuset("hd-all", h.read("/sys/devices/system/cpu/online").strip())
+    for n in topo.cpu:
+        grow_2m(n, 16)
+    for n in topo.cpu:
+        before = h.snapshot()
+        b = mkbuf(page_size="2M", size="32M", node=str(n))
+        w = h.ChildWriter(b.dir / "enable", "1", cgroup=cg)
+        strict_enable_ok(b, n, 16, SZ_2M, before, writer=w)
+
+
+def test_cpuset_of_one_node(topo, grow_2m, mkbuf, cpuset):
+    """A writer in a cpuset of node A's CPUs: a buffer strict on A is filled by
+    workers on A's CPUs; one strict on node B (whose CPUs the writer may not use) is
+    filled in the writer's own context, so its memory policy decides: bound to B,
+    every page on B; without a policy, local pages are A's, so ENOSPC with the pool
+    intact and a log line saying why."""
+    if len(topo.cpu) < 2:
+        pytest.skip("needs two NUMA nodes with CPUs (tests/vm/run --numa ...)")
+    a, other = topo.cpu[0], topo.cpu[1]
+    cg = cpuset("hd-one", node_cpus(a))
+    grow_2m(a, 8)
+    grow_2m(other, 8)
+    before = h.snapshot()
+    b = mkbuf(page_size="2M", size="16M", node=str(a))
+    strict_enable_ok(b, a, 8, SZ_2M, before,
+                     writer=h.ChildWriter(b.dir / "enable", "1", cgroup=cg))
+    c = mkbuf(page_size="2M", size="16M", node=str(other))
+    strict_enable_ok(c, other, 8, SZ_2M, before,
+                     writer=h.ChildWriter(c.dir / "enable", "1", cgroup=cg, membind=[other]))
+    log = h.KernelLog()
+    try:
+        res = h.ChildWriter(c.dir / "enable", "1", cgroup=cg).result()
+        assert res is not None and h.errname(res[1]) == "ENOSPC", res
+        assert c.read("state") == "disabled" and h.snapshot() == before
+        assert f"no CPU of node {other}" in "\n".join(log.lines())
+    finally:
+        log.close()
