@@ -9,11 +9,13 @@ concurrency and signal tests).  Exact pool deltas are asserted inside the tests;
 conftest's pool_guard checks every counter around each test on top.
 """
 import errno
+import json
 import os
 import re
 import signal
 import stat
 import subprocess
+import sys
 import threading
 import time
 
@@ -768,7 +770,9 @@ def test_no_global_lock_during_slow_enable(mkbuf, pool_guard):
     Timing-free: every probe is bracketed by two reads of A's state that both say
     `enabling` (the state only moves forward), so the probes provably ran inside
     A's transition.  If A happens to finish first the attempt is inconclusive and
-    is repeated; with a lock held across A's enable, no attempt could succeed."""
+    is repeated (up to six times: under the debug kernel, on a loaded host, A can
+    win three in a row); with a lock held across A's enable, no attempt could
+    succeed."""
     need_1g(2)
     n = min(h.free_pages(SZ_1G), 3)
     a = mkbuf(size=f"{n}G")
@@ -777,7 +781,7 @@ def test_no_global_lock_during_slow_enable(mkbuf, pool_guard):
                 "a_size": errno.EBUSY, "a_page_size": errno.EBUSY, "a_numa_node": errno.EBUSY,
                 "a_enable_1": errno.EBUSY, "a_rmdir": errno.EBUSY, "a_enable_0": errno.EBUSY}
     seen = []
-    for _ in range(3):
+    for _ in range(6):
         results, probes, still = {}, None, None
         t = _enable_in_thread(a, results, "a")
         try:
@@ -813,7 +817,7 @@ def test_no_global_lock_during_slow_enable(mkbuf, pool_guard):
             break
         a.disable()                 # inconclusive: A finished first; again
     else:
-        pytest.fail("B never completed while A was enabling (3 attempts): a global lock? "
+        pytest.fail("B never completed while A was enabling (6 attempts): a global lock? "
                     f"(probes, A's state after them): {seen}")
     assert h.snapshot() == pool_guard
 
@@ -958,3 +962,130 @@ def test_rmmod_rules_and_pool_after_unload(unloaded, pool_guard):
         if h.loaded():
             for x in (a, b):
                 x.remove()
+
+
+# ======================================================================= 9. the fill's mapping
+
+# A writer (argv: enable path, size in bytes, "move" or "poke") whose second thread
+# finds the fill's temporary mapping in /proc/self/maps while write(2) zeroes, and
+# tries what the writer's other threads could do to it.  Prints one JSON object.
+_ATTACKER = r"""
+import ctypes, errno, fcntl, json, mmap, os, struct, sys, threading, time
+path, size, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+libc.mremap.restype = ctypes.c_void_p
+libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+                        ctypes.c_void_p]
+for f in (libc.madvise, libc.mprotect, libc.munmap):
+    f.argtypes = [ctypes.c_void_p, ctypes.c_size_t] + ([ctypes.c_int] if f != libc.munmap else [])
+FAILED = ctypes.c_void_p(-1).value
+out = {}
+
+
+def err(rc):
+    return 0 if rc == 0 else ctypes.get_errno()
+
+
+def find():
+    for ln in open("/proc/self/maps"):
+        f = ln.split()
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        if hi - lo == size and f[1] in ("r--s", "rw-s"):  # rw-s: a writable file's
+            return lo
+    return None
+
+
+def attack():
+    deadline = time.monotonic() + 120
+    addr = None
+    while addr is None and time.monotonic() < deadline:
+        addr = find()
+    if addr is None:
+        out["found"] = False
+        return
+    out["found"] = True
+    if mode == "move":
+        # move it into a reserved window, and put a sentinel where it was
+        win = libc.mmap(None, 2 * size, 0, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+        to = (win + size - 1) // size * size
+        moved = libc.mremap(addr, size, size, 3, to)        # MAYMOVE | FIXED
+        out["mremap"] = 0 if moved != FAILED else ctypes.get_errno()
+        if moved != FAILED:
+            s = libc.mmap(addr, 4096, mmap.PROT_READ | mmap.PROT_WRITE,
+                          mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x10, -1, 0)
+            ctypes.memset(s, 0x5A, 4096)
+            out["sentinel"] = s
+        return
+    out["madvise_remove"] = err(libc.madvise(addr, size, 9))
+    out["mprotect_write"] = err(libc.mprotect(addr, size, mmap.PROT_READ | mmap.PROT_WRITE))
+    fd = os.open("/dev/hugedma/control", os.O_RDWR)
+    raw = bytearray(struct.pack("=IIQQ40s", 64, 0, addr, size, b"stolen"))
+    try:
+        fcntl.ioctl(fd, (0xB8 << 8) | 0x10, raw)
+        out["import"] = 0
+    except OSError as e:
+        out["import"] = e.errno
+    os.close(fd)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(1 if any(ln.split()[1] in ("r--s", "rw-s") and (lambda a, b: int(b, 16) - int(a, 16))(
+            *ln.split()[0].split("-")) == size for ln in open("/proc/self/maps")) else 0)
+    out["child_inherited"] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 1
+
+
+t = threading.Thread(target=attack)
+t.start()
+fd = os.open(path, os.O_WRONLY)
+ret = libc.write(fd, b"1", 1)
+out["write"] = [ret, ctypes.get_errno() if ret < 0 else 0]
+t.join()
+if "sentinel" in out:
+    out["sentinel_intact"] = ctypes.string_at(out.pop("sentinel"), 4096) == b"\x5a" * 4096
+print(json.dumps(out))
+"""
+
+
+def attack_fill(b, size, mode):
+    r = subprocess.run([sys.executable, "-c", _ATTACKER, str(b.dir / "enable"), str(size), mode],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.gigantic(2)
+def test_fill_mapping_is_out_of_other_threads_reach(mkbuf, pool_guard):
+    """While an enable zeroes, the fill's temporary mapping in the writer's mm is of
+    the read-only file and not inherited: another thread of the writer cannot punch
+    a page out of it, make it writable or import it, and a child it forks does not
+    get it (which would keep the buffer busy).  The enable completes."""
+    need_1g(2)
+    b = mkbuf(size="2G")
+    res = attack_fill(b, 2 * SZ_1G, "poke")
+    assert res["found"], "the fill's mapping never showed in the writer's maps"
+    assert {k: h.errname(v) if isinstance(v, int) and not isinstance(v, bool) else v
+            for k, v in res.items()} == {
+        "found": True, "madvise_remove": "EACCES", "mprotect_write": "EACCES",
+        "import": "EACCES", "child_inherited": False, "write": [1, 0]}, res
+    assert b.read("state") == "enabled" and not (h.CLASS / "stolen").exists()
+    assert b.disable() == 0
+
+
+@pytest.mark.gigantic(2)
+def test_fill_mapping_moved_away_unmaps_nothing_else(mkbuf, pool_guard):
+    """Another thread moves the fill's mapping (mremap) and maps something of its own
+    at the old address: the enable fails, nothing is kept, and the fill does not
+    unmap what now sits where its mapping was."""
+    need_1g(2)
+    b = mkbuf(size="2G")
+    res = attack_fill(b, 2 * SZ_1G, "move")
+    assert res["found"] and res["mremap"] == 0, res
+    assert res["sentinel_intact"], "the fill unmapped a range that was no longer its own"
+    if res["write"][0] == -1:           # moved while pages were still being faulted
+        assert b.read("state") == "disabled" and not published(b)
+    else:                               # moved after the last page, before the unmap
+        assert res["write"] == [1, 0] and b.read("state") == "enabled"
+        assert b.disable() == 0         # the mover's mapping went with its process
+    assert h.wait_for_pool(pool_guard) == pool_guard
