@@ -500,7 +500,10 @@ class ChildWriter:
 
     def result(self, timeout=600):
         """(write's return value, errno) once the child is done; None if it was killed."""
-        out, _ = self.proc.communicate(timeout=timeout)
+        # not communicate(timeout=...): it reads the pipe itself and would miss what
+        # the readline() of "ready" already buffered (a child that answers at once)
+        self.proc.wait(timeout=timeout)
+        out = self.proc.stdout.read()
         if self.proc.returncode != 0:
             return None
         ret, err = out.split()
