@@ -395,7 +395,9 @@ static int hugedma_fill_map_error(size_t len, unsigned int shift)
  * (as user mappings have it), so that no other thread of the writer can
  * punch a page out of it (MADV_REMOVE), write through it or import it, and
  * not inherited by a child the writer forks.  It reserves every page up
- * front, so a short pool fails here with nothing taken.
+ * front, so a short pool fails here with nothing taken.  (A fork in the
+ * instant between vm_mmap() and the flag taking effect would still inherit
+ * it: the child's copy keeps the buffer busy until it unmaps or exits.)
  */
 static int hugedma_fill_map(struct hugedma_fill *fill)
 {
