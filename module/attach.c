@@ -485,12 +485,31 @@ int hugedma_att_set_dir(struct hugedma_attachment *att, enum dma_data_direction 
 	return ret;
 }
 
-/* The buffer is disabling: drop the directory a removed attachment kept. */
-void hugedma_att_buffer_gone(struct hugedma_attachment *att)
+/*
+ * @buf is disabling: drop the sysfs directories that removed attachments
+ * kept, before the buffer's device goes.  Disabling cannot fail (a directory
+ * left here would outlive the device it sits in), so the attachments are
+ * linked through their own list node rather than copied into an array: only
+ * the one disable of the buffer under way uses it.
+ */
+void hugedma_att_unpublish_all(struct hugedma_buffer *buf)
 {
-	mutex_lock(&att->op_lock);
-	hugedma_att_unpublish(att);
-	mutex_unlock(&att->op_lock);
+	struct hugedma_attachment *att, *next;
+	LIST_HEAD(gone);
+
+	mutex_lock(&buf->lock);
+	list_for_each_entry(att, &buf->attachments, node) {
+		hugedma_att_get(att);
+		list_add_tail(&att->gone, &gone);
+	}
+	mutex_unlock(&buf->lock);
+	list_for_each_entry_safe(att, next, &gone, gone) {
+		list_del_init(&att->gone);
+		mutex_lock(&att->op_lock);
+		hugedma_att_unpublish(att);
+		mutex_unlock(&att->op_lock);
+		hugedma_att_put(att);
+	}
 }
 
 /* ---------------------------------------------------------------- lifetime */

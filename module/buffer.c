@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hugedma: the buffer object and its state machine.
- *
- *   enable 1: disabled -> enabling -> enabled  (pages taken, device published)
- *   enable 0: enabled -> disabling -> disabled (device removed, pages returned)
+ * hugedma: the buffer object: its name, its configuration and setters, the
+ * holds of its users, its attachment list, and the state machine's bookkeeping.
  *
  * Which transition a request makes is hugedma_state_next()'s table (state.c);
- * this file applies it under buf->lock and does the work in between.
- * buf->lock guards the fields and the transitions but is never held while
- * pages are taken or zeroed: the transient states keep every other mutator
- * out (-EBUSY) instead, so one slow enable blocks nothing else, and two
- * buffers enable in parallel.
+ * hugedma_buffer_begin() applies it under buf->lock and hugedma_buffer_finish()
+ * ends it.  The work in between (taking pages, publishing, unpublishing) is
+ * lifecycle.c's, one floor up: nothing here calls upward.  buf->lock guards the
+ * fields and the transitions but is never held while pages are taken or
+ * zeroed: the transient states keep every other mutator out (-EBUSY) instead,
+ * so one slow enable blocks nothing else, and two buffers enable in parallel.
+ *
+ * An imported buffer ends when its importer and its last user are gone: the
+ * release that sees that calls the retire callback it was created with, as a
+ * dma-buf's release or a uio device's release are called, not a function of a
+ * floor above.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -104,7 +108,7 @@ struct hugedma_buffer *hugedma_buffer_create(const char *name)
  * table (state.c) says.  Only the caller that started it gets here, so the
  * table cannot refuse.
  */
-static void hugedma_buffer_finish(struct hugedma_buffer *buf, enum hugedma_event event)
+void hugedma_buffer_finish(struct hugedma_buffer *buf, enum hugedma_event event)
 {
 	enum hugedma_state next;
 
@@ -114,51 +118,28 @@ static void hugedma_buffer_finish(struct hugedma_buffer *buf, enum hugedma_event
 	mutex_unlock(&buf->lock);
 }
 
-static int hugedma_buffer_publish(struct hugedma_buffer *buf)
-{
-	int ret;
-
-	ret = hugedma_chardev_add(buf, &buf->devt);
-	if (ret)
-		return ret;
-	ret = hugedma_sysfs_publish(buf);
-	if (ret)
-		hugedma_chardev_del(buf->devt);
-	return ret;
-}
-
 /*
- * An imported buffer: enabled from the start on pages pinned in a user
- * mapping, which it owns from here on success.  It lasts until its importer
- * is gone and nothing uses it (hugedma_buffer_importer_gone()).
+ * An imported buffer, enabling from the start on pages pinned in a user
+ * mapping (which the caller keeps until it publishes them), that ends through
+ * @retire once its importer is gone and nothing uses it.
  */
 struct hugedma_buffer *hugedma_buffer_create_user(const char *name,
-						  struct hugedma_pages *pages)
+						  struct hugedma_pages *pages,
+						  void (*retire)(struct hugedma_buffer *buf))
 {
 	struct hugedma_buffer *buf;
-	int ret;
 
 	buf = hugedma_buffer_alloc(name);
 	if (IS_ERR(buf))
 		return buf;
 	buf->user = true;
 	buf->importer = true;
+	buf->retire = retire;
 	buf->page_shift = pages->shift;
 	buf->size = (u64)pages->nr << pages->shift;
 	buf->numa_node = pages->nid;
 	buf->pages = pages;
 	buf->state = HUGEDMA_ENABLING;
-	ret = hugedma_buffer_publish(buf);
-	if (ret) {
-		buf->pages = NULL;
-		hugedma_buffer_finish(buf, HUGEDMA_EV_FAILED);
-		hugedma_buffer_unlist(buf);
-		hugedma_buffer_put(buf);
-		return ERR_PTR(ret);
-	}
-	hugedma_buffer_finish(buf, HUGEDMA_EV_DONE);
-	pr_info("%s: imported, %lu x %lu MiB pages on node %d\n", buf->name, pages->nr,
-		1UL << (pages->shift - 20), pages->nid);
 	return buf;
 }
 
@@ -240,62 +221,6 @@ int hugedma_buffer_set_node(struct hugedma_buffer *buf, int nid)
 }
 
 /*
- * Take the pages and publish them.  Returns 0 when this call enabled the
- * buffer, 1 when it was enabled already, or a negative errno with nothing
- * taken: -EINVAL without a size, -EBUSY during another transition, -ENOSPC
- * when the pool is short, -EINTR on a signal.
- */
-int hugedma_buffer_enable(struct hugedma_buffer *buf)
-{
-	enum hugedma_state next;
-	struct hugedma_pages *pages;
-	unsigned int shift;
-	unsigned long nr;
-	int nid, ret;
-
-	mutex_lock(&buf->lock);
-	ret = hugedma_state_next(buf->state, HUGEDMA_EV_ENABLE, buf->size, false, &next);
-	if (ret) {
-		mutex_unlock(&buf->lock);
-		return ret;
-	}
-	shift = buf->page_shift;
-	nr = buf->size >> shift;
-	nid = buf->numa_node;
-	buf->state = next;
-	mutex_unlock(&buf->lock);
-
-	/* no lock held: this zeroes nr huge pages */
-	pages = hugedma_pages_alloc(buf->name, shift, nr, nid);
-	if (IS_ERR(pages)) {
-		ret = PTR_ERR(pages);
-		goto out_disabled;
-	}
-
-	mutex_lock(&buf->lock);
-	buf->pages = pages;
-	mutex_unlock(&buf->lock);
-
-	ret = hugedma_buffer_publish(buf);
-	if (ret)
-		goto out_free_pages;
-
-	hugedma_buffer_finish(buf, HUGEDMA_EV_DONE);
-	pr_info("%s: enabled, %lu x %lu MiB pages on node %d\n", buf->name, nr,
-		1UL << (shift - 20), pages->nid);
-	return 0;
-
-out_free_pages:
-	mutex_lock(&buf->lock);
-	buf->pages = NULL;
-	mutex_unlock(&buf->lock);
-	hugedma_pages_free(pages);
-out_disabled:
-	hugedma_buffer_finish(buf, HUGEDMA_EV_FAILED);
-	return ret;
-}
-
-/*
  * Anything that keeps an enabled buffer enabled: an open char device file, a
  * user mapping of its pages, a mapped attachment, a kernel user, a dma-buf,
  * the importer of a user buffer.
@@ -308,66 +233,45 @@ static bool hugedma_buffer_in_use(struct hugedma_buffer *buf)
 }
 
 /*
- * Drop the sysfs directories that removed attachments kept, before the device
- * goes.  Disabling cannot fail (a directory left here would outlive the
- * device it sits in), so the attachments are linked through their own list
- * node rather than copied into an array: only the one disable of the buffer
- * under way uses it.
+ * Start the transition @event (enable or disable) asks for: 0 when this call
+ * started it (the buffer is enabling or disabling now, its configuration
+ * frozen until hugedma_buffer_finish()), 1 when the buffer is there already,
+ * or the table's errno: -EINVAL to enable without a size, -EBUSY during
+ * another transition or, to disable, while anything uses the buffer.
  */
-static void hugedma_buffer_unpublish_atts(struct hugedma_buffer *buf)
-{
-	struct hugedma_attachment *att, *next;
-	LIST_HEAD(gone);
-
-	mutex_lock(&buf->lock);
-	list_for_each_entry(att, &buf->attachments, node) {
-		hugedma_att_get(att);
-		list_add_tail(&att->gone, &gone);
-	}
-	mutex_unlock(&buf->lock);
-	list_for_each_entry_safe(att, next, &gone, gone) {
-		list_del_init(&att->gone);
-		hugedma_att_buffer_gone(att);
-		hugedma_att_put(att);
-	}
-}
-
-/*
- * Unpublish and return every page to the pool.  Returns 0 when this call
- * disabled the buffer, 1 when it was disabled already, -EBUSY during another
- * transition or while anything uses the buffer: an open char device file, a
- * user mapping of its pages, a mapped attachment, a kernel user, a dma-buf.
- */
-int hugedma_buffer_disable(struct hugedma_buffer *buf)
+int hugedma_buffer_begin(struct hugedma_buffer *buf, enum hugedma_event event)
 {
 	enum hugedma_state next;
-	struct hugedma_pages *pages;
 	int ret;
 
 	mutex_lock(&buf->lock);
-	ret = hugedma_state_next(buf->state, HUGEDMA_EV_DISABLE, buf->size,
-				 hugedma_buffer_in_use(buf), &next);
-	if (ret) {
-		mutex_unlock(&buf->lock);
-		return ret;
-	}
-	buf->state = next;
+	ret = hugedma_state_next(buf->state, event, buf->size,
+				 event == HUGEDMA_EV_DISABLE && hugedma_buffer_in_use(buf),
+				 &next);
+	if (!ret)
+		buf->state = next;
 	mutex_unlock(&buf->lock);
+	return ret;
+}
 
-	/* waits for sysfs readers, so it runs without buf->lock */
-	hugedma_buffer_unpublish_atts(buf);
-	hugedma_sysfs_unpublish(buf);
-	hugedma_chardev_del(buf->devt);
+/* The pages an enabling buffer took; from here sysfs and mmap reach them. */
+void hugedma_buffer_set_pages(struct hugedma_buffer *buf, struct hugedma_pages *pages)
+{
+	mutex_lock(&buf->lock);
+	buf->pages = pages;
+	mutex_unlock(&buf->lock);
+}
+
+/* A disabling (or failed) buffer's pages, handed back to the caller. */
+struct hugedma_pages *hugedma_buffer_take_pages(struct hugedma_buffer *buf)
+{
+	struct hugedma_pages *pages;
 
 	mutex_lock(&buf->lock);
 	pages = buf->pages;
 	buf->pages = NULL;
 	mutex_unlock(&buf->lock);
-	hugedma_pages_free(pages);
-
-	hugedma_buffer_finish(buf, HUGEDMA_EV_DONE);
-	pr_info("%s: disabled\n", buf->name);
-	return 0;
+	return pages;
 }
 
 u64 hugedma_buffer_size(struct hugedma_buffer *buf)
@@ -435,14 +339,11 @@ static bool hugedma_buffer_idle(struct hugedma_buffer *buf)
 	       !buf->nr_dmabufs && list_empty(&buf->attachments);
 }
 
-/* An imported buffer whose importer and users are all gone: unpin, free the name. */
-static void hugedma_buffer_retire(struct hugedma_buffer *buf)
-{
-	if (hugedma_buffer_disable(buf) == 0)
-		hugedma_buffer_unlist(buf);
-}
-
-/* After any user lets go: an imported buffer ends with its last user. */
+/*
+ * After any user lets go: an imported buffer ends with its last user, through
+ * the retire callback it was created with (which disables it and gives its
+ * name back).
+ */
 void hugedma_buffer_maybe_retire(struct hugedma_buffer *buf)
 {
 	bool last;
@@ -451,7 +352,7 @@ void hugedma_buffer_maybe_retire(struct hugedma_buffer *buf)
 	last = buf->user && buf->state == HUGEDMA_ENABLED && hugedma_buffer_idle(buf);
 	mutex_unlock(&buf->lock);
 	if (last)
-		hugedma_buffer_retire(buf);
+		buf->retire(buf);
 }
 
 void hugedma_buffer_release_hold(struct hugedma_buffer *buf, enum hugedma_user user)
@@ -552,4 +453,47 @@ void hugedma_buffer_del_att(struct hugedma_buffer *buf, struct hugedma_attachmen
 	mutex_lock(&buf->lock);
 	list_del_init(&att->node);
 	mutex_unlock(&buf->lock);
+}
+
+/* Names the next dma-buf attachment of the buffer: DEVICE-dmabufN. */
+unsigned int hugedma_buffer_next_dmabuf_seq(struct hugedma_buffer *buf)
+{
+	unsigned int seq;
+
+	mutex_lock(&buf->lock);
+	seq = ++buf->dmabuf_seq;
+	mutex_unlock(&buf->lock);
+	return seq;
+}
+
+/*
+ * MAP_SHARED only (a private mapping would be fresh pool pages, not the
+ * buffer), offset and length in whole pages of the buffer's page size, inside
+ * the buffer.  For the char device and dma-bufs; the caller's open file or
+ * dma-buf keeps the buffer enabled, so its pages stay.
+ */
+int hugedma_buffer_mmap(struct hugedma_buffer *buf, struct vm_area_struct *vma)
+{
+	struct hugedma_pages *pages = buf->pages;
+	u64 page_mask = (1ULL << pages->shift) - 1;
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	u64 len = vma->vm_end - vma->vm_start;
+	u64 size = (u64)pages->nr << pages->shift;
+
+	/* VM_MAYSHARE: a read-only MAP_SHARED of an O_RDONLY file lacks VM_SHARED */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if ((off & page_mask) || (len & page_mask) || (vma->vm_start & page_mask))
+		return -EINVAL;
+	if (off > size || len > size - off)
+		return -EINVAL;
+	return hugedma_pages_mmap(pages, vma);
+}
+
+/* Huge-page aligned addresses for a mapping of the buffer (as hugetlbfs gives). */
+unsigned long hugedma_buffer_get_unmapped_area(struct hugedma_buffer *buf, unsigned long addr,
+					       unsigned long len, unsigned long pgoff,
+					       unsigned long flags)
+{
+	return hugedma_pages_get_unmapped_area(buf->pages, addr, len, pgoff, flags);
 }

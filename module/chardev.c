@@ -5,10 +5,11 @@
  * One cdev covers every minor; an xarray maps a minor to its buffer while the
  * buffer is enabled.  An open file holds a buffer reference and counts as a
  * user (disable fails with -EBUSY); so does any VMA mapping the pages, which
- * outlives the file.  mmap hands the VMA to hugetlbfs (backing.c), so the
- * mapping has 1 GB page-table entries and hugedma code is not on its fault
- * path: a mapping does not pin the module, but it keeps the buffer enabled,
- * and an enabled buffer keeps its configfs directory, which keeps the module.
+ * outlives the file.  mmap is the buffer's (buffer.c), which hands the VMA to
+ * hugetlbfs (backing.c), so the mapping has 1 GB page-table entries and
+ * hugedma code is not on its fault path: a mapping does not pin the module,
+ * but it keeps the buffer enabled, and an enabled buffer keeps its configfs
+ * directory, which keeps the module.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -67,30 +68,6 @@ static int hugedma_cdev_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/*
- * MAP_SHARED only (a private mapping would be fresh pool pages, not the
- * buffer), offset and length in whole pages of the buffer's page size, inside
- * the buffer.  For the char device and dma-bufs; the caller's open file or
- * dma-buf keeps the buffer enabled.
- */
-int hugedma_buffer_mmap(struct hugedma_buffer *buf, struct vm_area_struct *vma)
-{
-	struct hugedma_pages *pages = buf->pages;
-	u64 page_mask = (1ULL << pages->shift) - 1;
-	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
-	u64 len = vma->vm_end - vma->vm_start;
-	u64 size = (u64)pages->nr << pages->shift;
-
-	/* VM_MAYSHARE: a read-only MAP_SHARED of an O_RDONLY file lacks VM_SHARED */
-	if (!(vma->vm_flags & VM_MAYSHARE))
-		return -EINVAL;
-	if ((off & page_mask) || (len & page_mask) || (vma->vm_start & page_mask))
-		return -EINVAL;
-	if (off > size || len > size - off)
-		return -EINVAL;
-	return hugedma_pages_mmap(pages, vma);
-}
-
 static int hugedma_cdev_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	return hugedma_buffer_mmap(file->private_data, vma);
@@ -100,9 +77,7 @@ static unsigned long hugedma_cdev_get_unmapped_area(struct file *file, unsigned 
 						    unsigned long len, unsigned long pgoff,
 						    unsigned long flags)
 {
-	struct hugedma_buffer *buf = file->private_data;
-
-	return hugedma_pages_get_unmapped_area(buf->pages, addr, len, pgoff, flags);
+	return hugedma_buffer_get_unmapped_area(file->private_data, addr, len, pgoff, flags);
 }
 
 static long hugedma_ioctl_info(struct hugedma_buffer *buf, void __user *uarg)

@@ -3,9 +3,9 @@
  * hugedma: the configfs tree /sys/kernel/config/hugedma/buffers/NAME/.
  *
  * This file parses and dispatches.  A buffer directory holds one reference on
- * its struct hugedma_buffer; all state lives in buffer.c.  While a buffer is
- * enabled its directory depends on itself (configfs_depend_item), which is
- * what makes rmdir fail with -EBUSY.
+ * its struct hugedma_buffer; all state lives in buffer.c, and enable and
+ * disable are lifecycle.c's.  While a buffer is enabled its directory depends
+ * on itself (configfs_depend_item), which is what makes rmdir fail with -EBUSY.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -162,7 +162,7 @@ static int buffer_enable(struct config_item *item)
 	ret = configfs_depend_item_unlocked(&hugedma_subsys, item);
 	if (ret)
 		return ret;
-	ret = hugedma_buffer_enable(to_buffer(item));
+	ret = hugedma_enable(to_buffer(item));
 	if (ret)	/* failed, or enabled already (and pinned by that enable) */
 		configfs_undepend_item(item);
 	return ret;
@@ -172,7 +172,7 @@ static int buffer_disable(struct config_item *item)
 {
 	int ret;
 
-	ret = hugedma_buffer_disable(to_buffer(item));
+	ret = hugedma_disable(to_buffer(item));
 	if (!ret)	/* this call disabled it: drop the enable's pin */
 		configfs_undepend_item(item);
 	return ret;

@@ -27,9 +27,8 @@ static int hugedma_dmabuf_attach(struct dma_buf *dmabuf, struct dma_buf_attachme
 	struct hugedma_attachment *att;
 	char name[64];
 
-	mutex_lock(&buf->lock);
-	snprintf(name, sizeof(name), "%s-dmabuf%u", dev_name(attach->dev), ++buf->dmabuf_seq);
-	mutex_unlock(&buf->lock);
+	snprintf(name, sizeof(name), "%s-dmabuf%u", dev_name(attach->dev),
+		 hugedma_buffer_next_dmabuf_seq(buf));
 	att = hugedma_att_create(buf, attach->dev, name, DMA_BIDIRECTIONAL, true);
 	if (IS_ERR(att))
 		return PTR_ERR(att);

@@ -2,10 +2,26 @@
 /*
  * hugedma: private declarations shared by the module's files.
  *
- * Object model: a struct hugedma_buffer is the buffer (state machine, pages,
- * published device); configfs only holds a reference to it from the directory
- * that created it.  Pages come from hugetlbfs files on private mounts
- * (backing.c), so the hugetlb pool's own allocation path and accounting are used.
+ * Object model: a struct hugedma_buffer is the buffer (state, pages, published
+ * device); configfs only holds a reference to it from the directory that
+ * created it.  Pages come from hugetlbfs files on private mounts (backing.c),
+ * so the hugetlb pool's own allocation path and accounting are used.
+ *
+ * Files call only down the floors, never up (no circle of calls among them):
+ *
+ *   main                   init and exit, in order
+ *   configfs, import       dispatch: parse a write or an ioctl, call below
+ *   lifecycle              enable, disable, import, retire: publish and unpublish
+ *   chardev                /dev/hugedma/NAME
+ *   dmabuf, api            dma-buf export, the in-kernel API
+ *   attach                 a buffer mapped for one device, hot-unplug
+ *   sysfs                  /sys/class/hugedma/NAME
+ *   buffer                 the object: name, configuration, holds, attachment list
+ *   backing                hugetlb pool pages and pins
+ *   parse, state, extent   pure: input values, the state table, extent merging
+ *
+ * What must go up goes through a callback the object was created with: an
+ * imported buffer's last release calls its @retire (lifecycle.c's).
  */
 #ifndef HUGEDMA_H
 #define HUGEDMA_H
@@ -66,6 +82,8 @@ struct hugedma_buffer {
 	char name[HUGEDMA_NAME_MAX + 1];
 	bool user;			/* imported (pinned user pages), not from the pool */
 	bool importer;			/* user: the importing file is still open */
+	/* user: ends it once the importer and every user are gone (lifecycle.c) */
+	void (*retire)(struct hugedma_buffer *buf);
 	u64 size;			/* bytes, 0 = not set */
 	unsigned int page_shift;
 	int numa_node;			/* NUMA_NO_NODE = any node */
@@ -168,10 +186,11 @@ unsigned long hugedma_pages_get_unmapped_area(const struct hugedma_pages *pages,
 					      unsigned long pgoff, unsigned long flags);
 int hugedma_pages_mmap(const struct hugedma_pages *pages, struct vm_area_struct *vma);
 
-/* buffer.c: the buffer object and its state machine */
+/* buffer.c: the buffer object */
 struct hugedma_buffer *hugedma_buffer_create(const char *name);
 struct hugedma_buffer *hugedma_buffer_create_user(const char *name,
-						  struct hugedma_pages *pages);
+						  struct hugedma_pages *pages,
+						  void (*retire)(struct hugedma_buffer *buf));
 void hugedma_buffer_unlist(struct hugedma_buffer *buf);
 void hugedma_buffer_importer_gone(struct hugedma_buffer *buf);
 void hugedma_buffer_get(struct hugedma_buffer *buf);
@@ -179,8 +198,10 @@ void hugedma_buffer_put(struct hugedma_buffer *buf);
 int hugedma_buffer_set_size(struct hugedma_buffer *buf, u64 size);
 int hugedma_buffer_set_page_shift(struct hugedma_buffer *buf, unsigned int shift);
 int hugedma_buffer_set_node(struct hugedma_buffer *buf, int nid);
-int hugedma_buffer_enable(struct hugedma_buffer *buf);
-int hugedma_buffer_disable(struct hugedma_buffer *buf);
+int hugedma_buffer_begin(struct hugedma_buffer *buf, enum hugedma_event event);
+void hugedma_buffer_finish(struct hugedma_buffer *buf, enum hugedma_event event);
+void hugedma_buffer_set_pages(struct hugedma_buffer *buf, struct hugedma_pages *pages);
+struct hugedma_pages *hugedma_buffer_take_pages(struct hugedma_buffer *buf);
 u64 hugedma_buffer_size(struct hugedma_buffer *buf);
 unsigned int hugedma_buffer_page_shift(struct hugedma_buffer *buf);
 int hugedma_buffer_node(struct hugedma_buffer *buf);
@@ -196,14 +217,25 @@ struct hugedma_buffer *hugedma_buffer_find(const char *name);
 int hugedma_buffer_hold(struct hugedma_buffer *buf, enum hugedma_user user);
 void hugedma_buffer_release_hold(struct hugedma_buffer *buf, enum hugedma_user user);
 void hugedma_buffer_maybe_retire(struct hugedma_buffer *buf);
-int hugedma_buffer_mmap(struct hugedma_buffer *buf, struct vm_area_struct *vma);
 struct hugedma_info;
 void hugedma_buffer_info(struct hugedma_buffer *buf, struct hugedma_info *info);
+unsigned int hugedma_buffer_next_dmabuf_seq(struct hugedma_buffer *buf);
+int hugedma_buffer_mmap(struct hugedma_buffer *buf, struct vm_area_struct *vma);
+unsigned long hugedma_buffer_get_unmapped_area(struct hugedma_buffer *buf, unsigned long addr,
+					       unsigned long len, unsigned long pgoff,
+					       unsigned long flags);
 
 int hugedma_buffer_use_mapping(struct hugedma_buffer *buf);
 void hugedma_buffer_unuse_mapping(struct hugedma_buffer *buf);
 int hugedma_buffer_add_att(struct hugedma_buffer *buf, struct hugedma_attachment *att);
 void hugedma_buffer_del_att(struct hugedma_buffer *buf, struct hugedma_attachment *att);
+
+/* sysfs.c: the hugedma class and each enabled buffer's device */
+int hugedma_class_init(void);
+void hugedma_class_exit(void);
+int hugedma_sysfs_publish(struct hugedma_buffer *buf);
+void hugedma_sysfs_unpublish(struct hugedma_buffer *buf);
+struct kobject *hugedma_sysfs_attachments_dir(struct hugedma_buffer *buf);
 
 /* attach.c */
 int hugedma_attach_init(void);
@@ -217,7 +249,7 @@ void hugedma_att_put(struct hugedma_attachment *att);
 int hugedma_att_map(struct hugedma_attachment *att);
 int hugedma_att_unmap(struct hugedma_attachment *att);
 int hugedma_att_set_dir(struct hugedma_attachment *att, enum dma_data_direction dir);
-void hugedma_att_buffer_gone(struct hugedma_attachment *att);
+void hugedma_att_unpublish_all(struct hugedma_buffer *buf);
 const char *hugedma_att_state_name(enum hugedma_att_state state);
 enum hugedma_att_state hugedma_att_state(struct hugedma_attachment *att);
 const char *hugedma_direction_name(enum dma_data_direction dir);
@@ -227,22 +259,20 @@ int hugedma_parse_direction(const char *buf, enum dma_data_direction *dir);
 struct dma_buf;
 struct dma_buf *hugedma_dmabuf_export(struct hugedma_buffer *buf, unsigned int flags);
 
-/* import.c: /dev/hugedma/control */
-int hugedma_import_init(void);
-void hugedma_import_exit(void);
-
 /* chardev.c: /dev/hugedma/NAME */
 int hugedma_chardev_init(void);
 void hugedma_chardev_exit(void);
 int hugedma_chardev_add(struct hugedma_buffer *buf, dev_t *devt);
 void hugedma_chardev_del(dev_t devt);
 
-/* sysfs.c: the hugedma class and each enabled buffer's device */
-int hugedma_class_init(void);
-void hugedma_class_exit(void);
-int hugedma_sysfs_publish(struct hugedma_buffer *buf);
-void hugedma_sysfs_unpublish(struct hugedma_buffer *buf);
-struct kobject *hugedma_sysfs_attachments_dir(struct hugedma_buffer *buf);
+/* lifecycle.c: enable, disable, import */
+int hugedma_enable(struct hugedma_buffer *buf);
+int hugedma_disable(struct hugedma_buffer *buf);
+struct hugedma_buffer *hugedma_enable_imported(const char *name, struct hugedma_pages *pages);
+
+/* import.c: /dev/hugedma/control */
+int hugedma_import_init(void);
+void hugedma_import_exit(void);
 
 /* configfs.c */
 int hugedma_configfs_init(void);

@@ -80,7 +80,7 @@ static long hugedma_ioctl_import(struct hugedma_importer *imp, void __user *uarg
 	pages = hugedma_pages_pin(arg.addr, arg.length);
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
-	buf = hugedma_buffer_create_user(arg.name, pages);
+	buf = hugedma_enable_imported(arg.name, pages);
 	if (IS_ERR(buf)) {
 		hugedma_pages_free(pages);
 		return PTR_ERR(buf);
