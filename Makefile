@@ -101,6 +101,8 @@ lint: $(CHECKPATCH)
 		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f module/compat.h
 	@! grep -n LINUX_VERSION_CODE $(filter-out module/compat.h,$(MODULE_SOURCES)) || \
 		{ echo "make lint: kernel version tests belong in module/compat.h only" >&2; exit 1; }
+	@# the module's files call only down the floors module/hugedma.h lists
+	python3 tests/floors.py
 	python3 configfs-schema/gen-abi --check
 	@# man -l renders every page with all of groff's warnings on (-ww), at 80
 	@# columns; any output on stderr fails (man-db and groff-base: tests/deps)
