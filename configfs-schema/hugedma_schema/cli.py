@@ -19,7 +19,8 @@ import difflib
 import pathlib
 import sys
 
-from . import load as load_mod
+from .facts import build
+from .load import load
 from .render_abi import render
 from .render_man import render_man
 from .validate import validate
@@ -28,16 +29,6 @@ HERE = pathlib.Path(__file__).resolve().parent.parent
 SCHEMA = HERE / "hugedma.json"
 OUTDIR = HERE / "ABI"
 MANPAGE = HERE / "hugedma.7"
-
-
-def load(path):
-    """The schema in path, validated: (schema, problems, uapi)."""
-    try:
-        schema = load_mod.load(path)
-    except (OSError, ValueError) as err:
-        sys.exit(f"gen-abi: {path}: {err}")
-    problems, uapi = validate(schema)
-    return schema, problems, uapi
 
 
 def main():
@@ -51,23 +42,26 @@ def main():
                     help="hugedma(7), default: %(default)s")
     args = ap.parse_args()
 
-    schema, problems, uapi = load(args.schema)
+    try:
+        schema = load(args.schema)
+    except (OSError, ValueError) as err:
+        sys.exit(f"gen-abi: {args.schema}: {err}")
+    problems, uapi = validate(schema)
     if problems:
         for p in problems:
             print(f"gen-abi: {args.schema.name}: {p}", file=sys.stderr)
         print(f"gen-abi: {len(problems)} problem(s) in {args.schema}", file=sys.stderr)
         return 1
-    schema.uapi = uapi
+    model = build(schema, uapi)
 
     stale = 0
-    docs = list(schema.data["documents"]) + [schema.data["device_nodes"]["document"]]
-    strays = sorted(set(p.name for p in args.outdir.iterdir()) - set(docs)) \
+    strays = sorted(set(p.name for p in args.outdir.iterdir()) - set(model.names)) \
         if args.outdir.is_dir() else []
     for stray in strays:
         print(f"gen-abi: {args.outdir / stray} is no document of {args.schema.name}; "
               "remove it", file=sys.stderr)
-    outputs = [(args.outdir / doc, render(schema, doc)) for doc in docs]
-    outputs.append((args.man, render_man(schema)))
+    outputs = [(args.outdir / name, text) for name, text in render(model)]
+    outputs.append((args.man, render_man(model)))
     for path, text in outputs:
         try:
             old = path.read_text(encoding="utf-8")
@@ -86,6 +80,6 @@ def main():
             print(f"gen-abi: wrote {path}")
     if stale:
         print(f"gen-abi: {stale} document(s) out of date with {args.schema} (or with "
-              f"{schema.data['ioctls']['header']}); run make docs",
+              f"{model.ioctls.header}); run make docs",
               file=sys.stderr)
     return 1 if stale or strays else 0
