@@ -19,28 +19,28 @@ def parse_uapi(text):
             if not m:
                 raise ValueError(f"{name} is not _IO(HUGEDMA_IOC_MAGIC, nr)")
             ioctls[name] = int(m.group(1), 0)
-    structs = {}
-    for m in re.finditer(r"struct\s+(\w+)\s*\{(.*?)\};", code, re.S):
-        fields = []
-        for line in m.group(2).split(";"):
-            if not line.strip():
-                continue
-            f = re.fullmatch(r"\s*(__[us](?:8|16|32|64)|char)\s+(\w+)\s*(\[\d+\])?\s*",
-                             line)
-            if not f:
-                raise ValueError(f"struct {m.group(1)}: cannot read {line.strip()!r}")
-            fields.append({"type": f.group(1), "name": f.group(2), "array": f.group(3) or ""})
-        structs[m.group(1)] = fields
-    enums = {}
-    for m in re.finditer(r"enum\s+(\w+)\s*\{(.*?)\};", code, re.S):
-        items = []
-        for item in m.group(2).split(","):
-            if not item.strip():
-                continue
-            e = re.fullmatch(r"\s*(\w+)\s*=\s*(\d+)\s*", item)
-            if not e:
-                raise ValueError(f"enum {m.group(1)}: cannot read {item.strip()!r}")
-            items.append((e.group(1), int(e.group(2))))
-        enums[m.group(1)] = items
+    field = r"\s*(__[us](?:8|16|32|64)|char)\s+(\w+)\s*(\[\d+\])?\s*"
+    structs = {name: [{"type": f.group(1), "name": f.group(2), "array": f.group(3) or ""}
+                      for f in fields]
+               for name, fields in members(code, "struct", ";", field).items()}
+    enums = {name: [(e.group(1), int(e.group(2))) for e in items]
+             for name, items in members(code, "enum", ",", r"\s*(\w+)\s*=\s*(\d+)\s*").items()}
     return {"magic": int(defines["HUGEDMA_IOC_MAGIC"], 0), "ioctls": ioctls,
             "structs": structs, "enums": enums, "defines": defines}
+
+
+def members(code, keyword, sep, pattern):
+    """{name: [match of pattern]} for every "keyword name { ... };" in code, one
+    match a member (members end with sep); ValueError for a member that does
+    not match."""
+    out = {}
+    for m in re.finditer(rf"{keyword}\s+(\w+)\s*\{{(.*?)\}};", code, re.S):
+        out[m.group(1)] = []
+        for item in m.group(2).split(sep):
+            if not item.strip():
+                continue
+            f = re.fullmatch(pattern, item)
+            if not f:
+                raise ValueError(f"{keyword} {m.group(1)}: cannot read {item.strip()!r}")
+            out[m.group(1)].append(f)
+    return out
