@@ -178,7 +178,7 @@ static void hugedma_att_kobj_release(struct kobject *kobj)
 	kfree(ak);
 }
 
-static const struct kobj_type hugedma_att_ktype = {
+static HUGEDMA_KTYPE_CONST struct kobj_type hugedma_att_ktype = {
 	.release = hugedma_att_kobj_release,
 	.sysfs_ops = &kobj_sysfs_ops,
 	.default_groups = hugedma_att_groups,
@@ -341,7 +341,7 @@ static bool hugedma_dev_dma_owned_elsewhere(struct device *dev)
 
 	if (domain && domain->type == IOMMU_DOMAIN_UNMANAGED)
 		return true;
-	return dev_is_pci(dev) && drv && to_pci_driver(drv)->driver_managed_dma;
+	return dev_is_pci(dev) && drv && hugedma_driver_manages_dma(drv);
 }
 
 /*
@@ -350,16 +350,13 @@ static bool hugedma_dev_dma_owned_elsewhere(struct device *dev)
  * the device could still reach the pages through a cached translation until
  * the queue drains, and they may go back to the pool next.  So a lazy domain's
  * IOTLB is flushed before this returns, and DMA to an unmapped IOVA faults in
- * either mode.
+ * either mode (on kernels older than 5.15 only in strict mode: see
+ * hugedma_att_map()).
  */
 static void hugedma_att_dma_unmap(struct hugedma_attachment *att)
 {
-	struct iommu_domain *domain;
-
 	dma_unmap_sgtable(att->dev, &att->sgt, att->dir, 0);
-	domain = iommu_get_domain_for_dev(att->dev);
-	if (domain && (domain->type & __IOMMU_DOMAIN_DMA_FQ))
-		iommu_flush_iotlb_all(domain);
+	hugedma_iommu_flush_lazy(iommu_get_domain_for_dev(att->dev));
 }
 
 /*
@@ -393,6 +390,8 @@ int hugedma_att_map(struct hugedma_attachment *att)
 		goto out_unlock;
 
 	att->translated = hugedma_dev_translated(att->dev);
+	if (att->translated && !HUGEDMA_CAN_FLUSH_LAZY_IOTLB)
+		pr_warn_once("this kernel's IOMMU driver may invalidate its IOTLB lazily, which hugedma cannot flush: a device may reach an unmapped buffer's pages for up to 10 ms; boot with intel_iommu=strict\n");
 	ret = hugedma_att_check_reach(att);
 	if (ret)
 		goto out_unuse;

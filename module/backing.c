@@ -261,6 +261,7 @@ static void hugedma_pages_release(struct hugedma_pages *pages)
 }
 
 struct hugedma_fill {
+	const char *name;		/* the buffer's, for the log */
 	struct hugedma_pages *pages;
 	unsigned long want;
 	int nid;
@@ -316,6 +317,12 @@ static int hugedma_fault_page(struct hugedma_fill *fill, unsigned long i)
 		return -EIO;
 	if (fill->nid != NUMA_NO_NODE && folio_nid(pages->folios[i]) != fill->nid)
 		return -ENOSPC;	/* the node's pool is short: no fallback */
+	if (folio_zonenum(pages->folios[i]) == ZONE_MOVABLE) {
+		/* before 5.13 a long-term pin does not migrate a page out of it */
+		pr_warn_ratelimited("%s: the pool handed out a page of ZONE_MOVABLE, which this kernel pins where it is: not taken (kernels from 5.13 take another)\n",
+				    fill->name);
+		return -ENOSPC;
+	}
 	return 0;
 }
 
@@ -351,7 +358,7 @@ static int hugedma_fill_worker_fn(void *data)
 	while (!READ_ONCE(fill->abort) && hugedma_fill_one(fill))
 		cond_resched();
 	/* @w and @fill are the writer's: no access after this */
-	kthread_complete_and_exit(&w->done, 0);
+	hugedma_complete_and_exit(&w->done, 0);
 }
 
 /* Unpin every page taken so far, then drop the pages and their reservations. */
@@ -445,7 +452,7 @@ static void hugedma_fill_unmap(struct hugedma_fill *fill)
 	       vma->vm_end == fill->addr + len;
 	mmap_read_unlock(fill->mm);
 	while (ours && vm_munmap(fill->addr, len) == -ENOMEM && !fatal_signal_pending(current))
-		memalloc_retry_wait(GFP_KERNEL);
+		hugedma_retry_wait();
 	mmput(fill->mm);
 }
 
@@ -652,6 +659,7 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 	 */
 	cpumask_and(cpus, nid == NUMA_NO_NODE ? cpu_online_mask : cpumask_of_node(nid),
 		    current->cpus_ptr);
+	fill.name = name;
 	fill.pages = pages;
 	if (nid != NUMA_NO_NODE && hugedma_node_has_cpus(nid)) {
 		if (cpumask_empty(cpus))
@@ -789,6 +797,13 @@ struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len)
 			ret = -EINVAL;
 			goto out_unpin;
 		}
+		if (folio_zonenum(page_folio(page)) == ZONE_MOVABLE) {
+			/* before 5.13 a long-term pin does not migrate a page out of it */
+			pr_warn_ratelimited("import: a page of ZONE_MOVABLE at %#lx, which this kernel pins where it is: refused (kernels from 5.13 migrate it)\n",
+					    start + i * size);
+			ret = -EOPNOTSUPP;
+			goto out_unpin;
+		}
 		if (i == 0)
 			pages->nid = folio_nid(page_folio(page));
 		else if (pages->nid != folio_nid(page_folio(page)))
@@ -836,6 +851,6 @@ int hugedma_pages_mmap(const struct hugedma_pages *pages, struct vm_area_struct 
 
 	if (!file)
 		return -ENODEV;
-	vma_set_file(vma, file);
+	hugedma_vma_set_file(vma, file);
 	return file->f_op->mmap(file, vma);
 }

@@ -17,13 +17,20 @@
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/iommu.h>
 #include <linux/mm.h>
-#include <linux/mnt_idmapping.h>
+#include <linux/pci.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/version.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#include <linux/mnt_idmapping.h>
+#endif
 
-/* An unlinked regular file on a kernel-internal mount (6.3 idmap, 6.5 rename). */
+/*
+ * An unlinked regular file on a kernel-internal mount (vfs_tmpfile_open() in
+ * 6.1, 6.3 idmap, 6.5 rename; before 6.1 a tmpfile dentry, opened here).
+ */
 static inline struct file *hugedma_tmpfile_open(const struct path *root)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
@@ -32,9 +39,23 @@ static inline struct file *hugedma_tmpfile_open(const struct path *root)
 #elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 	return vfs_tmpfile_open(&nop_mnt_idmap, root, S_IFREG | 0600,
 				O_RDWR | O_LARGEFILE, current_cred());
-#else
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
 	return vfs_tmpfile_open(&init_user_ns, root, S_IFREG | 0600,
 				O_RDWR | O_LARGEFILE, current_cred());
+#else
+	struct path path = { .mnt = root->mnt };
+	struct file *file;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 12, 0)
+	path.dentry = vfs_tmpfile(&init_user_ns, root->dentry, S_IFREG | 0600, O_RDWR);
+#else
+	path.dentry = vfs_tmpfile(root->dentry, S_IFREG | 0600, O_RDWR);
+#endif
+	if (IS_ERR(path.dentry))
+		return ERR_CAST(path.dentry);
+	file = dentry_open(&path, O_RDWR | O_LARGEFILE, current_cred());
+	dput(path.dentry);
+	return file;
 #endif
 }
 
@@ -127,6 +148,153 @@ static inline int hugedma_set_max_seg_size(struct device *dev, unsigned int size
 #else
 #define hugedma_dma_buf_map(attach, dir)	dma_buf_map_attachment(attach, dir)
 #define hugedma_dma_buf_unmap(attach, sgt, dir)	dma_buf_unmap_attachment(attach, sgt, dir)
+#endif
+
+/*
+ * Before folios (5.16): a hugetlb page is a compound page named by its head,
+ * which a struct folio overlays exactly as the later kernels' does, so the
+ * folio calls hugedma makes are those of the head page.  Only 5.10 and 6.1 on
+ * are built and tested; the releases between are not claimed.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 16, 0)
+struct folio {
+	struct page page;
+};
+
+static inline struct folio *page_folio(struct page *page)
+{
+	return (struct folio *)compound_head(page);
+}
+
+static inline struct page *folio_page(struct folio *folio, unsigned long n)
+{
+	return nth_page(&folio->page, n);
+}
+
+static inline unsigned long folio_pfn(struct folio *folio)
+{
+	return page_to_pfn(&folio->page);
+}
+
+static inline int folio_nid(struct folio *folio)
+{
+	return page_to_nid(&folio->page);
+}
+
+static inline size_t folio_size(struct folio *folio)
+{
+	return page_size(&folio->page);
+}
+
+static inline unsigned int folio_shift(struct folio *folio)
+{
+	return PAGE_SHIFT + compound_order(&folio->page);
+}
+
+static inline bool folio_test_hugetlb(struct folio *folio)
+{
+	return PageHuge(&folio->page);
+}
+
+static inline bool folio_maybe_dma_pinned(struct folio *folio)
+{
+	return page_maybe_dma_pinned(&folio->page);
+}
+
+static inline enum zone_type folio_zonenum(struct folio *folio)
+{
+	return page_zonenum(&folio->page);
+}
+#endif
+
+/* The VMA at @addr, or NULL (vma_lookup() from 5.14). */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 14, 0)
+static inline struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+
+	return vma && addr >= vma->vm_start ? vma : NULL;
+}
+#endif
+
+/* A kthread's last act: complete @comp and exit (renamed in 5.17). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 17, 0)
+#define hugedma_complete_and_exit(comp, code)	kthread_complete_and_exit(comp, code)
+#else
+#define hugedma_complete_and_exit(comp, code)	complete_and_exit(comp, code)
+#endif
+
+/* Back off before retrying an allocation (memalloc_retry_wait() from 5.17). */
+static inline void hugedma_retry_wait(void)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 17, 0)
+	memalloc_retry_wait(GFP_KERNEL);
+#else
+	schedule_timeout_uninterruptible(1);
+#endif
+}
+
+/* Make @file the VMA's file (vma_set_file() from 5.11). */
+static inline void hugedma_vma_set_file(struct vm_area_struct *vma, struct file *file)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+	vma_set_file(vma, file);
+#else
+	get_file(file);
+	swap(vma->vm_file, file);
+	fput(file);
+#endif
+}
+
+/* Root-only binary sysfs attributes: the helper macro came after 5.10. */
+#ifndef BIN_ATTR_ADMIN_RO
+#define BIN_ATTR_ADMIN_RO(_name, _size)					\
+struct bin_attribute bin_attr_##_name = {				\
+	.attr	= { .name = __stringify(_name), .mode = 0400 },		\
+	.read	= _name##_read,						\
+	.size	= _size,						\
+}
+#endif
+
+/* kobject types are passed as const pointers on 6.1 (not on 5.10). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
+#define HUGEDMA_KTYPE_CONST const
+#else
+#define HUGEDMA_KTYPE_CONST
+#endif
+
+/*
+ * A driver that manages its device's DMA itself (vfio-pci): from 5.19 it says
+ * so in struct pci_driver; before, vfio-pci is known by name.
+ */
+static inline bool hugedma_driver_manages_dma(struct device_driver *drv)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
+	return to_pci_driver(drv)->driver_managed_dma;
+#else
+	return !strcmp(drv->name, "vfio-pci");
+#endif
+}
+
+/*
+ * Flush a lazily invalidating DMA domain's IOTLB after an unmap.  From 5.15 a
+ * lazy domain says so (__IOMMU_DOMAIN_DMA_FQ) and iommu_flush_iotlb_all()
+ * drains it.  Before, intel-iommu keeps a flush queue of its own (drained
+ * within 10 ms, or at once with intel_iommu=strict) that no attribute reports
+ * and no exported call drains: false there, and the caller says so.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 15, 0)
+#define HUGEDMA_CAN_FLUSH_LAZY_IOTLB	true
+static inline void hugedma_iommu_flush_lazy(struct iommu_domain *domain)
+{
+	if (domain && (domain->type & __IOMMU_DOMAIN_DMA_FQ))
+		iommu_flush_iotlb_all(domain);
+}
+#else
+#define HUGEDMA_CAN_FLUSH_LAZY_IOTLB	false
+static inline void hugedma_iommu_flush_lazy(struct iommu_domain *domain)
+{
+}
 #endif
 
 #endif /* HUGEDMA_COMPAT_H */

@@ -6,8 +6,8 @@
  * on its own (KUnit).  The published extents and every attachment's
  * scatter-gather table come from here.
  */
+#include <linux/kernel.h>	/* rounddown(): linux/math.h only from 5.11 */
 #include <linux/minmax.h>
-#include <linux/math.h>
 
 #include "hugedma.h"
 
