@@ -19,9 +19,10 @@
 #                        kernel installed later.  make dkms-uninstall: dkms remove
 #   make module KERNEL=6.12
 #                        build build/kernels/KVER/hugedma.ko for one test kernel:
-#                        6.1, 6.12, sid (unstable's newest, built in its cached
-#                        chroot) or a release; each kernel's build lives apart
-#   make kernels         the same for every kernel in KERNELS (default "6.1 6.12 sid")
+#                        6.1, 6.12, sid (unstable's newest) or 5.10 (Debian 11's),
+#                        each of those two built in its cached chroot, or a
+#                        release; each kernel's build lives apart
+#   make kernels         the same for every kernel in KERNELS (default "6.1 6.12 sid 5.10")
 #
 # KVER/KDIR default to the kernel this machine's linux-image-amd64 points at
 # (bookworm's 6.1, even when tests/deps has installed 6.12 from backports beside
@@ -31,7 +32,7 @@
 KVER ?= $(shell tests/kernels default)
 KDIR ?= /lib/modules/$(KVER)/build
 KERNEL ?=
-KERNELS ?= 6.1 6.12 sid
+KERNELS ?= 6.1 6.12 sid 5.10
 # W=1 always; check builds pass WERROR=1 so a new warning fails them
 WERROR ?=
 PREFIX ?= /usr/local
@@ -64,7 +65,8 @@ module:
 endif
 
 kernels:
-	@set -e; $(if $(filter sid unstable,$(KERNELS)),tests/kernel/sid >/dev/null;) \
+	@set -e; $(if $(filter sid unstable,$(KERNELS)),tests/kernel/suite sid >/dev/null;) \
+	$(if $(filter 5.10 bullseye,$(KERNELS)),tests/kernel/suite bullseye >/dev/null;) \
 	for k in $(KERNELS); do tests/kernel/build $(if $(WERROR),--werror) $$k; done
 
 userspace:
