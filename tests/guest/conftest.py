@@ -156,6 +156,49 @@ def mkbuf():
         b.remove()
 
 
+@pytest.fixture
+def attach(mkbuf):
+    """Factory: attach(b, bdf, enable=False) -> 0 or the errno of writing 1 to enable.
+
+    Makes configfs attachments/<bdf> of buffer b; every attachment made is
+    unmapped and removed after the test, before its buffer."""
+    made = []
+
+    def make(b, bdf, enable=False):
+        d = b.dir / "attachments" / bdf
+        os.mkdir(d)
+        made.append(d)
+        return h.write(d / "enable", "1") if enable else 0
+
+    yield make
+    for d in reversed(made):
+        if d.exists():
+            h.write(d / "enable", "0")
+            os.rmdir(d)
+
+
+@pytest.fixture(scope="module")
+def edu_mod():
+    """hugedma_edu bound to QEMU's edu device, for the test file (h.Edu)."""
+    bdf = h.edu_bdf()
+    assert bdf, "no edu device: run this file in a guest started with tests/vm/run --edu"
+    h.load()
+    e = h.Edu(bdf)
+    yield e
+    r = e.unload()
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture
+def edu(edu_mod):
+    """edu_mod, loaded (a test may have unloaded it), with the full DMA mask and
+    1 GB segments; unpacks as (fd, bdf)."""
+    if edu_mod.fd < 0:
+        edu_mod.load()
+    h.set_dma(edu_mod.fd, 64, 1 << 30)
+    return edu_mod
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Collected kernel log for the host (the results share), if there is one."""
     out = os.environ.get("HUGEDMA_VM_OUT")

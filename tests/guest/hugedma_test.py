@@ -6,11 +6,13 @@ about itself except where a test says it does.
 """
 import ctypes
 import errno
+import fcntl
 import json
 import mmap
 import os
 import pathlib
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -601,3 +603,227 @@ for path in sys.argv[1:]:
         os.close(fd)
 print(json.dumps(out))
 """
+
+
+# ---------------------------------------------------------------- mappings through libc
+
+# libc's own mmap and friends: addresses, flags and errnos that Python's mmap
+# module does not give (MAP_FIXED, unaligned hints, a failure's errno)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.mremap.restype = ctypes.c_void_p
+libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+                        ctypes.c_void_p]
+libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+MAP_FAILED = ctypes.c_void_p(-1).value
+HUGE_FLAG = {ps: shift << MAP_HUGE_SHIFT for ps, shift in PAGE_SHIFTS.items()}
+
+
+def cmmap(length, prot, flags, fd, offset=0, addr=None):
+    """libc's mmap: (address, 0), or (None, errno)."""
+    p = libc.mmap(addr, length, prot, flags, fd, offset)
+    if p == MAP_FAILED:
+        return None, ctypes.get_errno()
+    return p, 0
+
+
+def pagemap_pfn(addr):
+    with open("/proc/self/pagemap", "rb") as f:
+        f.seek((addr // PAGE_SIZE) * 8)
+        e = int.from_bytes(f.read(8), "little")
+    assert e >> 63, f"{addr:#x} not present"
+    return e & ((1 << 55) - 1)
+
+
+def frames(addr, nr, page_size):
+    """Physical address of each page of a mapping at addr, from pagemap."""
+    return [pagemap_pfn(addr + i * page_size) * PAGE_SIZE for i in range(nr)]
+
+
+def touch(addr, nr, page_size, value=None):
+    for i in range(nr):
+        p = ctypes.c_char.from_address(addr + i * page_size)
+        if value is None:
+            _ = p.value
+        else:
+            p.value = value
+
+
+# ---------------------------------------------------------------- the device nodes' ioctls
+
+IOC_INFO = (0xB8 << 8) | 0x00  # _IO(0xB8, 0)
+INFO = struct.Struct("=IIQQQiIII40s")
+assert INFO.size == 88
+IOC_EXPORT = (0xB8 << 8) | 0x01
+EXPORT = struct.Struct("=IIiI")
+CONTROL = "/dev/hugedma/control"
+IOC_IMPORT = (0xB8 << 8) | 0x10
+IMPORT = struct.Struct("=IIQQ40s")
+assert IMPORT.size == 64
+
+
+def export(buf_fd, flags=os.O_RDWR | os.O_CLOEXEC):
+    """A dma-buf fd exported from a buffer's fd."""
+    raw = bytearray(EXPORT.pack(16, flags, 0, 0))
+    fcntl.ioctl(buf_fd, IOC_EXPORT, raw)
+    return EXPORT.unpack(raw)[2]
+
+
+def huge_map(nr, page_size=SZ_2M, shared=True):
+    """nr user hugetlb pages of page_size, touched (taken from the pool): the
+    address, for libc.munmap."""
+    flags = (mmap.MAP_SHARED if shared else mmap.MAP_PRIVATE) | mmap.MAP_ANONYMOUS
+    p, err = cmmap(nr * page_size, mmap.PROT_READ | mmap.PROT_WRITE,
+                   flags | MAP_HUGETLB | HUGE_FLAG[page_size], -1)
+    assert err == 0, os.strerror(err)
+    touch(p, nr, page_size, b"u")
+    return p
+
+
+def do_import(fd, name, addr, length, argsz=64, flags=0, extra=b""):
+    """HUGEDMA_IOC_IMPORT on the control fd: 0 or the errno."""
+    raw = bytearray(IMPORT.pack(argsz, flags, addr, length, name.encode()) + extra)
+    try:
+        fcntl.ioctl(fd, IOC_IMPORT, raw)
+        return 0
+    except OSError as e:
+        return e.errno
+
+
+# ---------------------------------------------------------------- module loading
+
+SYS_DELETE_MODULE, SYS_FINIT_MODULE = 176, 313
+
+
+# ---------------------------------------------------------------- PCI and the edu device
+
+PCI = pathlib.Path("/sys/bus/pci/devices")
+
+
+def pci_device():
+    """The first PCI device (every guest has one): a target for attachments that
+    are never mapped."""
+    devs = sorted(p.name for p in PCI.iterdir())
+    assert devs, "the guest has no PCI device to attach to"
+    return devs[0]
+
+
+def edu_bdf():
+    """QEMU's edu device (tests/vm/run --edu), or None."""
+    for d in sorted(PCI.iterdir()):
+        if read(d / "vendor").strip() == "0x1234" and read(d / "device").strip() == "0x11e8":
+            return d.name
+    return None
+
+
+IOMMU = any(pathlib.Path("/sys/class/iommu").glob("*")) if pathlib.Path(
+    "/sys/class/iommu").exists() else False
+
+# hugedma_edu (tests/drivers), the test driver bound to edu, and its ioctls
+EDU_KO = pathlib.Path(os.environ.get("HUGEDMA_EDU_KO", REPO / "tests" / "drivers" / "hugedma_edu.ko"))
+XFER = struct.Struct("=40siIQQQQ")
+_IOWR = lambda nr, size: (3 << 30) | (size << 16) | (ord("h") << 8) | nr  # noqa: E731
+_IOW = lambda nr, size: (1 << 30) | (size << 16) | (ord("h") << 8) | nr  # noqa: E731
+EDU_RAW, EDU_KAPI, EDU_DMABUF = (_IOWR(n, XFER.size) for n in (0x40, 0x41, 0x42))
+EDU_HOLD = _IOW(0x43, XFER.size)
+EDU_RELEASE = (ord("h") << 8) | 0x44
+EDU_SET_DMA = _IOW(0x45, 16)
+EDU_READ = _IOWR(0x46, XFER.size)
+EDU_WRITE = _IOWR(0x4A, XFER.size)
+LEN = 4095  # edu's window is 4 KB, and QEMU 7.2 aborts at exactly 4096
+
+SEEN_IOVAS = set()  # every bus address a test learnt (test_attach checks them unmapped after it)
+
+
+def xfer(fd, cmd, name="", dmafd=-1, src=0, dst=0, length=LEN):
+    raw = bytearray(XFER.pack(name.encode(), dmafd, length, src, dst, 0, 0))
+    try:
+        fcntl.ioctl(fd, cmd, raw)
+    except OSError as e:
+        return e.errno, None, None
+    _, _, _, _, _, sdma, ddma = XFER.unpack(raw)
+    if cmd in (EDU_KAPI, EDU_DMABUF):
+        SEEN_IOVAS.update((sdma, ddma))
+    return 0, sdma, ddma
+
+
+def dmar_faults():
+    """Fault events raised by the IOMMU: its interrupt count (the log is rate-limited)."""
+    n = 0
+    for line in read("/proc/interrupts").splitlines():
+        if "dmar" in line.lower():
+            n += sum(int(x) for x in line.split()[1:] if x.isdigit())
+    return n
+
+
+def dma_faults(fd, cmd, iova, tries=3):
+    """Whether edu's DMA at iova (cmd EDU_READ reads it, EDU_WRITE writes edu's window
+    there) makes the IOMMU raise a fault interrupt.  The kernel rate-limits its DMAR
+    log lines, so the interrupt count is the witness; and QEMU's VT-d model raises no
+    interrupt for a fault while an earlier one of the same device is still pending
+    ("compression of faults"), so a probe that raised none is repeated, spaced, after
+    the pending fault has had time to clear.  A mapped IOVA never faults, however
+    often it is tried: the repetition cannot make a live mapping pass."""
+    for _ in range(tries):
+        before = dmar_faults()
+        raw = bytearray(XFER.pack(b"", -1, LEN, iova, iova, 0, 0))
+        fcntl.ioctl(fd, cmd, raw)
+        if wait_for(lambda: dmar_faults() > before, timeout=2):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def set_dma(fd, bits, max_seg):
+    fcntl.ioctl(fd, EDU_SET_DMA, struct.pack("=QQ", bits, max_seg))
+
+
+class Edu:
+    """The test driver bound to edu, and an open /dev/hugedma-edu."""
+
+    def __init__(self, bdf):
+        self.bdf = bdf
+        self.fd = -1
+        self.load()
+
+    def load(self):
+        subprocess.run(["insmod", str(EDU_KO)], check=True)
+        self.fd = os.open("/dev/hugedma-edu", os.O_RDWR)
+        set_dma(self.fd, 64, 1 << 30)
+
+    def unload(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        return subprocess.run(["rmmod", "hugedma_edu"], capture_output=True, text=True)
+
+    # tests unpack it as (fd, bdf); fd is read at unpacking time
+    def __iter__(self):
+        return iter((self.fd, self.bdf))
+
+
+# ---------------------------------------------------------------- DMA lists
+
+def segments(b, att):
+    """An attachment's DMA list from sysfs: (addresses, lengths); the first
+    addresses join SEEN_IOVAS."""
+    d = b.dev / "attachments" / att
+    addrs = [int(x, 16) for x in read(d / "dma_addrs").split()]
+    lens = [int(x) for x in read(d / "dma_lengths").split()]
+    SEEN_IOVAS.update(addrs[:4])
+    return addrs, lens
+
+
+def dma_entries(bdf):
+    """The device's live DMA mappings, from DMA-API debug's own list (0 on a
+    kernel without it)."""
+    dump = pathlib.Path("/sys/kernel/debug/dma-api/dump")
+    if not dump.exists():
+        return 0
+    return sum(1 for ln in read(dump).splitlines() if ln.startswith(bdf + " "))

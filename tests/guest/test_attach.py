@@ -8,83 +8,16 @@ import fcntl
 import mmap
 import os
 import pathlib
-import struct
 import subprocess
-import time
 
 import pytest
 
 import hugedma_test as h
-from test_chardev import cmmap, frames, libc, touch
+from hugedma_test import (EDU_DMABUF, EDU_HOLD, EDU_KAPI, EDU_RAW, EDU_READ, EDU_RELEASE,
+                          EDU_WRITE, EXPORT, IOC_EXPORT, IOMMU, LEN, SEEN_IOVAS, XFER, cmmap,
+                          dma_faults, export, frames, libc, segments, set_dma, touch, xfer)
 
 pytestmark = pytest.mark.edu
-
-EDU_KO = pathlib.Path(os.environ.get("HUGEDMA_EDU_KO", h.REPO / "tests" / "drivers" / "hugedma_edu.ko"))
-XFER = struct.Struct("=40siIQQQQ")
-_IOWR = lambda nr, size: (3 << 30) | (size << 16) | (ord("h") << 8) | nr  # noqa: E731
-_IOW = lambda nr, size: (1 << 30) | (size << 16) | (ord("h") << 8) | nr  # noqa: E731
-EDU_RAW, EDU_KAPI, EDU_DMABUF = (_IOWR(n, XFER.size) for n in (0x40, 0x41, 0x42))
-EDU_HOLD = _IOW(0x43, XFER.size)
-EDU_RELEASE = (ord("h") << 8) | 0x44
-EDU_SET_DMA = _IOW(0x45, 16)
-EDU_READ = _IOWR(0x46, XFER.size)
-EDU_WRITE = _IOWR(0x4A, XFER.size)
-IOC_EXPORT = (0xB8 << 8) | 0x01
-EXPORT = struct.Struct("=IIiI")
-LEN = 4095  # edu's window is 4 KB, and QEMU 7.2 aborts at exactly 4096
-
-
-def edu_bdf():
-    for d in pathlib.Path("/sys/bus/pci/devices").iterdir():
-        if h.read(d / "vendor").strip() == "0x1234" and h.read(d / "device").strip() == "0x11e8":
-            return d.name
-    return None
-
-
-IOMMU = any(pathlib.Path("/sys/class/iommu").glob("*")) if pathlib.Path(
-    "/sys/class/iommu").exists() else False
-
-
-SEEN_IOVAS = set()  # every bus address a test learnt, checked unmapped after it
-
-
-def xfer(fd, cmd, name="", dmafd=-1, src=0, dst=0, length=LEN):
-    raw = bytearray(XFER.pack(name.encode(), dmafd, length, src, dst, 0, 0))
-    try:
-        fcntl.ioctl(fd, cmd, raw)
-    except OSError as e:
-        return e.errno, None, None
-    _, _, _, _, _, sdma, ddma = XFER.unpack(raw)
-    if cmd in (EDU_KAPI, EDU_DMABUF):
-        SEEN_IOVAS.update((sdma, ddma))
-    return 0, sdma, ddma
-
-
-def dmar_faults():
-    """Fault events raised by the IOMMU: its interrupt count (the log is rate-limited)."""
-    n = 0
-    for line in h.read("/proc/interrupts").splitlines():
-        if "dmar" in line.lower():
-            n += sum(int(x) for x in line.split()[1:] if x.isdigit())
-    return n
-
-
-def dma_faults(fd, cmd, iova, tries=3):
-    """Whether edu's DMA at iova (cmd EDU_READ reads it, EDU_WRITE writes edu's window
-    there) makes the IOMMU raise a fault interrupt.  The kernel rate-limits its DMAR
-    log lines, so the interrupt count is the witness; and QEMU's VT-d model raises no
-    interrupt for a fault while an earlier one of the same device is still pending
-    ("compression of faults"), so a probe that raised none is repeated, spaced, after
-    the pending fault has had time to clear.  A mapped IOVA never faults, however
-    often it is tried: the repetition cannot make a live mapping pass."""
-    for _ in range(tries):
-        before = dmar_faults()
-        raw = bytearray(XFER.pack(b"", -1, LEN, iova, iova, 0, 0))
-        fcntl.ioctl(fd, cmd, raw)
-        if h.wait_for(lambda: dmar_faults() > before, timeout=2):
-            return True
-        time.sleep(0.5)
-    return False
 
 
 @pytest.fixture(autouse=True)
@@ -102,59 +35,6 @@ def iommu_mappings_gone(request):
     for iova in {seen[0], seen[len(seen) // 2], seen[-1]}:
         # edu reads LEN bytes at iova into its own window: a read, never a write
         assert dma_faults(e.fd, EDU_READ, iova), f"IOVA {iova:#x} is still mapped after the test"
-
-
-def set_dma(fd, bits, max_seg):
-    fcntl.ioctl(fd, EDU_SET_DMA, struct.pack("=QQ", bits, max_seg))
-
-
-def export(buf_fd, flags=os.O_RDWR | os.O_CLOEXEC):
-    raw = bytearray(EXPORT.pack(16, flags, 0, 0))
-    fcntl.ioctl(buf_fd, IOC_EXPORT, raw)
-    return EXPORT.unpack(raw)[2]
-
-
-class Edu:
-    """The test driver bound to edu, and an open /dev/hugedma-edu."""
-
-    def __init__(self, bdf):
-        self.bdf = bdf
-        self.fd = -1
-        self.load()
-
-    def load(self):
-        subprocess.run(["insmod", str(EDU_KO)], check=True)
-        self.fd = os.open("/dev/hugedma-edu", os.O_RDWR)
-        set_dma(self.fd, 64, 1 << 30)
-
-    def unload(self):
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-        return subprocess.run(["rmmod", "hugedma_edu"], capture_output=True, text=True)
-
-    # tests unpack it as (fd, bdf); fd is read at unpacking time
-    def __iter__(self):
-        return iter((self.fd, self.bdf))
-
-
-@pytest.fixture(scope="module")
-def edu_mod():
-    bdf = edu_bdf()
-    assert bdf, "no edu device: run this file in a guest started with tests/vm/run --edu"
-    h.load()
-    e = Edu(bdf)
-    yield e
-    r = e.unload()
-    assert r.returncode == 0, r.stderr
-
-
-@pytest.fixture
-def edu(edu_mod):
-    if edu_mod.fd < 0:
-        edu_mod.load()
-    set_dma(edu_mod.fd, 64, 1 << 30)
-    return edu_mod
 
 
 @pytest.fixture(scope="module")
@@ -207,14 +87,6 @@ def check_bus_vs_phys(b, buses):
             assert bus != p, f"bus address {bus:#x} equals the physical one behind an IOMMU"
         else:
             assert bus == p
-
-
-def segments(b, att):
-    d = b.dev / "attachments" / att
-    addrs = [int(x, 16) for x in h.read(d / "dma_addrs").split()]
-    lens = [int(x) for x in h.read(d / "dma_lengths").split()]
-    SEEN_IOVAS.update(addrs[:4])
-    return addrs, lens
 
 
 def bus_of(addrs, lens, off):

@@ -10,61 +10,15 @@ import os
 import resource
 import signal
 import stat
-import struct
 
 import pytest
 
 import hugedma_test as h
+from hugedma_test import INFO, IOC_INFO, MAP_FAILED, cmmap, frames, libc, touch
 
-libc = ctypes.CDLL(None, use_errno=True)
-libc.mmap.restype = ctypes.c_void_p
-libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                      ctypes.c_int, ctypes.c_long]
-libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-libc.mremap.restype = ctypes.c_void_p
-libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
-                        ctypes.c_void_p]
-libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
-MAP_FAILED = ctypes.c_void_p(-1).value
 MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
 MADV_REMOVE, MADV_DONTNEED = 9, 4
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 1, 2
-
-IOC_INFO = (0xB8 << 8) | 0x00  # _IO(0xB8, 0)
-INFO = struct.Struct("=IIQQQiIII40s")
-assert INFO.size == 88
-
-
-def cmmap(length, prot, flags, fd, offset=0, addr=None):
-    p = libc.mmap(addr, length, prot, flags, fd, offset)
-    if p == MAP_FAILED:
-        return None, ctypes.get_errno()
-    return p, 0
-
-
-def pagemap_pfn(addr):
-    with open("/proc/self/pagemap", "rb") as f:
-        f.seek((addr // h.PAGE_SIZE) * 8)
-        e = int.from_bytes(f.read(8), "little")
-    assert e >> 63, f"{addr:#x} not present"
-    return e & ((1 << 55) - 1)
-
-
-def frames(addr, nr, page_size):
-    """Physical address of each page of a mapping at addr, from pagemap."""
-    return [pagemap_pfn(addr + i * page_size) * h.PAGE_SIZE for i in range(nr)]
-
-
-def touch(addr, nr, page_size, value=None):
-    for i in range(nr):
-        p = ctypes.c_char.from_address(addr + i * page_size)
-        if value is None:
-            _ = p.value
-        else:
-            p.value = value
 
 
 def smaps_kernel_page_kb(addr):

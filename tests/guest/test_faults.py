@@ -23,10 +23,8 @@ import pytest
 
 import faultinject as fi
 import hugedma_test as h
-import test_attach as ta
-from test_chardev import MAP_FAILED, libc
-from test_import import CONTROL, IOC_IMPORT, IMPORT, huge_map
-from test_races import SYS_FINIT_MODULE
+from hugedma_test import (CONTROL, IOC_IMPORT, IMPORT, MAP_FAILED, SYS_FINIT_MODULE, huge_map,
+                          libc)
 
 pytestmark = [pytest.mark.debug, pytest.mark.faultwalk]
 
@@ -444,10 +442,10 @@ def test_export(inj, klog, mkbuf):
             st["bfd"] = os.open(devnode(b.name), os.O_RDWR)
 
     def op(arm):
-        raw = bytearray(ta.EXPORT.pack(16, os.O_RDWR | os.O_CLOEXEC, 0, 0))
-        rc = armed(lambda: fcntl.ioctl(st["bfd"], ta.IOC_EXPORT, raw))(arm)
+        raw = bytearray(h.EXPORT.pack(16, os.O_RDWR | os.O_CLOEXEC, 0, 0))
+        rc = armed(lambda: fcntl.ioctl(st["bfd"], h.IOC_EXPORT, raw))(arm)
         if rc == 0:
-            st["dfd"] = ta.EXPORT.unpack(raw)[2]
+            st["dfd"] = h.EXPORT.unpack(raw)[2]
         return rc
 
     def no_hold():
@@ -528,20 +526,14 @@ def test_import(inj, klog, pages):
 
 @pytest.fixture(scope="module")
 def edu_dev():
-    bdf = ta.edu_bdf()
+    bdf = h.edu_bdf()
     if not bdf:
         pytest.skip("no edu device: run in a guest started with tests/vm/run --edu")
     h.load()
-    e = ta.Edu(bdf)
+    e = h.Edu(bdf)
     yield e
     r = e.unload()      # DMA-API debug reports mappings a driver leaves behind
     assert r.returncode == 0, r.stderr
-
-
-def dma_entries(bdf):
-    """The device's live DMA mappings, from DMA-API debug's own list."""
-    dump = pathlib.Path(fi.DEBUGFS) / "dma-api" / "dump"
-    return sum(1 for ln in h.read(dump).splitlines() if ln.startswith(bdf + " "))
 
 
 def test_attach_mkdir(inj, klog, mkbuf, edu_dev):
@@ -565,7 +557,7 @@ def test_attach_enable(inj, klog, mkbuf, edu_dev, nr):
     b = mkbuf(page_size="2M", size=f"{nr * 2}M")
     att = b.dir / "attachments" / bdf
     os.mkdir(att)
-    base = dma_entries(bdf)
+    base = h.dma_entries(bdf)
     sysdir = b.dev / "attachments" / bdf
 
     def prepare():
@@ -577,15 +569,15 @@ def test_attach_enable(inj, klog, mkbuf, edu_dev, nr):
         assert h.read(att / "state").strip() == "disabled"
         assert h.read(att / "enable").strip() == "0"
         assert not sysdir.exists(), "a failed map left its sysfs directory"
-        assert dma_entries(bdf) == base, "a failed map left DMA mappings behind"
+        assert h.dma_entries(bdf) == base, "a failed map left DMA mappings behind"
         assert b.disable() == 0, "a failed map keeps the buffer enabled"
 
     def ok():
         assert h.read(att / "state").strip() == "mapped"
         assert int(h.read(sysdir / "nr_segments")) > 0
-        assert dma_entries(bdf) > base
+        assert h.dma_entries(bdf) > base
         assert h.write(att / "enable", "0") == 0
-        assert not sysdir.exists() and dma_entries(bdf) == base
+        assert not sysdir.exists() and h.dma_entries(bdf) == base
         assert b.disable() == 0
 
     try:
@@ -601,7 +593,7 @@ def test_kernel_api_map(inj, klog, mkbuf, edu_dev, nr):
     """hugedma_get() + hugedma_map() from a driver (edu's HOLD ioctl)."""
     bdf = edu_dev.bdf
     b = mkbuf(page_size="2M", size=f"{nr * 2}M")
-    base = dma_entries(bdf)
+    base = h.dma_entries(bdf)
     sysdir = b.dev / "attachments" / bdf
 
     def prepare():
@@ -609,26 +601,26 @@ def test_kernel_api_map(inj, klog, mkbuf, edu_dev, nr):
             assert b.enable() == 0
 
     def op(arm):
-        raw = bytearray(ta.XFER.pack(b.name.encode(), -1, ta.LEN, 0, 0, 0, 0))
-        return armed(lambda: fcntl.ioctl(edu_dev.fd, ta.EDU_HOLD, raw))(arm)
+        raw = bytearray(h.XFER.pack(b.name.encode(), -1, h.LEN, 0, 0, 0, 0))
+        return armed(lambda: fcntl.ioctl(edu_dev.fd, h.EDU_HOLD, raw))(arm)
 
     def failed(rc):
         assert rc in (errno.ENOMEM, errno.ENOSPC, errno.EIO), h.errname(rc)
         assert not sysdir.exists()
-        assert dma_entries(bdf) == base
+        assert h.dma_entries(bdf) == base
         assert b.disable() == 0, "a failed hugedma_map() keeps the buffer enabled"
 
     def ok():
         assert h.read(sysdir / "state").strip() == "mapped"
         assert b.disable() == errno.EBUSY
-        fcntl.ioctl(edu_dev.fd, ta.EDU_RELEASE)
-        assert dma_entries(bdf) == base
+        fcntl.ioctl(edu_dev.fd, h.EDU_RELEASE)
+        assert h.dma_entries(bdf) == base
         assert b.disable() == 0
 
     try:
         fi.walk(inj, klog, RESULT, f"kernel-api-map({nr} pages)", op, failed, ok, prepare=prepare)
     finally:
-        fcntl.ioctl(edu_dev.fd, ta.EDU_RELEASE)
+        fcntl.ioctl(edu_dev.fd, h.EDU_RELEASE)
 
 
 @pytest.mark.parametrize("nr", [NR, MAP_NR])
@@ -639,23 +631,23 @@ def test_dmabuf_map(inj, klog, mkbuf, edu_dev, nr):
     bdf = edu_dev.bdf
     b = mkbuf(page_size="2M", size=f"{nr * 2}M")
     assert b.enable() == 0
-    base = dma_entries(bdf)
+    base = h.dma_entries(bdf)
     bfd = os.open(devnode(b.name), os.O_RDWR)
-    raw = bytearray(ta.EXPORT.pack(16, os.O_RDWR | os.O_CLOEXEC, 0, 0))
-    fcntl.ioctl(bfd, ta.IOC_EXPORT, raw)
-    dfd = ta.EXPORT.unpack(raw)[2]
+    raw = bytearray(h.EXPORT.pack(16, os.O_RDWR | os.O_CLOEXEC, 0, 0))
+    fcntl.ioctl(bfd, h.IOC_EXPORT, raw)
+    dfd = h.EXPORT.unpack(raw)[2]
 
     def op(arm):
-        raw = bytearray(ta.XFER.pack(b"", dfd, ta.LEN, 0, ta.LEN, 0, 0))
-        return armed(lambda: fcntl.ioctl(edu_dev.fd, ta.EDU_DMABUF, raw))(arm)
+        raw = bytearray(h.XFER.pack(b"", dfd, h.LEN, 0, h.LEN, 0, 0))
+        return armed(lambda: fcntl.ioctl(edu_dev.fd, h.EDU_DMABUF, raw))(arm)
 
     def failed(rc):
         assert rc in (errno.ENOMEM, errno.ENOSPC, errno.EIO), h.errname(rc)
-        assert dma_entries(bdf) == base, "a failed dma-buf map left DMA mappings behind"
+        assert h.dma_entries(bdf) == base, "a failed dma-buf map left DMA mappings behind"
         assert not (b.dev / "attachments" / bdf).exists()
 
     def ok():
-        assert dma_entries(bdf) == base
+        assert h.dma_entries(bdf) == base
         assert not (b.dev / "attachments" / bdf).exists()
 
     try:

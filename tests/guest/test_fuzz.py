@@ -21,7 +21,6 @@ import errno
 import functools
 import mmap
 import os
-import pathlib
 import random
 import struct
 import threading
@@ -261,17 +260,11 @@ def attr_path(b, att, attr):
     return b.dir / attr
 
 
-def pci_device():
-    devs = sorted(p.name for p in pathlib.Path("/sys/bus/pci/devices").iterdir())
-    assert devs, "the guest has no PCI device to attach to"
-    return devs[0]
-
-
 @pytest.fixture
 def target(mkbuf):
     """A disabled 2 MB-page buffer of 4 MB with an (unmapped) attachment."""
     b = mkbuf(page_size="2M", size="4M")
-    att = b.dir / "attachments" / pci_device()
+    att = b.dir / "attachments" / h.pci_device()
     os.mkdir(att)
     yield b, att
     os.rmdir(att)

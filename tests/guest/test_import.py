@@ -7,38 +7,12 @@ import errno
 import fcntl
 import mmap
 import os
-import struct
 
 import pytest
 
 import hugedma_test as h
-from test_chardev import cmmap, frames, libc, touch
-
-CONTROL = "/dev/hugedma/control"
-IOC_IMPORT = (0xB8 << 8) | 0x10
-IMPORT = struct.Struct("=IIQQ40s")
-assert IMPORT.size == 64
-MAP_HUGETLB = 0x40000
-HUGE_FLAG = {h.SZ_2M: 21 << 26, h.SZ_1G: 30 << 26}
-
-
-def huge_map(nr, page_size=h.SZ_2M, shared=True):
-    flags = (mmap.MAP_SHARED if shared else mmap.MAP_PRIVATE) | mmap.MAP_ANONYMOUS
-    p, err = cmmap(nr * page_size, mmap.PROT_READ | mmap.PROT_WRITE,
-                   flags | MAP_HUGETLB | HUGE_FLAG[page_size], -1)
-    assert err == 0, os.strerror(err)
-    touch(p, nr, page_size, b"u")
-    return p
-
-
-def do_import(fd, name, addr, length, argsz=64, flags=0, extra=b""):
-    raw = bytearray(IMPORT.pack(argsz, flags, addr, length, name.encode()) + extra)
-    try:
-        fcntl.ioctl(fd, IOC_IMPORT, raw)
-        return 0
-    except OSError as e:
-        return e.errno
-
+from hugedma_test import (CONTROL, HUGE_FLAG, IMPORT, IOC_IMPORT, MAP_HUGETLB, cmmap, do_import,
+                          frames, huge_map, libc, touch)
 
 @pytest.fixture
 def control():

@@ -21,9 +21,7 @@ import pytest
 
 import faultinject as fi
 import hugedma_test as h
-import test_attach as ta
-from test_chardev import libc
-from test_import import CONTROL, huge_map, do_import
+from hugedma_test import CONTROL, do_import, huge_map, libc
 
 pytestmark = pytest.mark.kmemleak
 
@@ -48,13 +46,6 @@ def reports(text):
     return [b for b in blocks if b.startswith("unreferenced object")]
 
 
-def dma_entries(bdf):
-    dump = pathlib.Path(fi.DEBUGFS) / "dma-api" / "dump"
-    if not dump.exists():
-        return 0
-    return sum(1 for ln in h.read(dump).splitlines() if ln.startswith(bdf + " "))
-
-
 def cycle(i, edu, bdf, iovas):
     b = h.Buffer(f"leak{i}")
     os.mkdir(b.dir)
@@ -69,20 +60,20 @@ def cycle(i, edu, bdf, iovas):
     assert b.disable() == errno.EBUSY
     m.close()
     # dma-buf: export, an importer (edu) attaches, maps, DMAs, detaches; close
-    dfd = ta.export(fd)
+    dfd = h.export(fd)
     if edu and i % 4 == 0:
-        err, s, d = ta.xfer(edu.fd, ta.EDU_DMABUF, dmafd=dfd, src=64, dst=h.SZ_2M + 64)
+        err, s, d = h.xfer(edu.fd, h.EDU_DMABUF, dmafd=dfd, src=64, dst=h.SZ_2M + 64)
         assert err == 0, os.strerror(err)
         iovas.update((s, d))
     os.close(dfd)
     os.close(fd)
     if edu:
         # the kernel API: hold (map) and release
-        err, _, _ = ta.xfer(edu.fd, ta.EDU_HOLD, name=b.name)
+        err, _, _ = h.xfer(edu.fd, h.EDU_HOLD, name=b.name)
         assert err == 0, os.strerror(err)
         addrs = h.read(b.dev / "attachments" / bdf / "dma_addrs").split()
         iovas.update(int(a, 16) for a in addrs[:2])
-        fcntl.ioctl(edu.fd, ta.EDU_RELEASE)
+        fcntl.ioctl(edu.fd, h.EDU_RELEASE)
         # configfs attachment: mkdir, map, unmap, map again, rmdir after disable
         a = b.dir / "attachments" / bdf
         os.mkdir(a)
@@ -103,7 +94,7 @@ def cycle(i, edu, bdf, iovas):
         assert do_import(cfd, f"limp{i}", p, 2 * h.SZ_2M) == 0
         assert do_import(cfd, f"limp{i}", p, 2 * h.SZ_2M) in (errno.EEXIST, errno.EBUSY)
         ifd = os.open(f"/dev/hugedma/limp{i}", os.O_RDWR)
-        os.close(ta.export(ifd))
+        os.close(h.export(ifd))
         os.close(ifd)
     finally:
         os.close(cfd)
@@ -112,24 +103,24 @@ def cycle(i, edu, bdf, iovas):
 
 def iovas_unmapped(edu, iovas):
     """Behind the IOMMU, a DMA read of every IOVA used must fault: nothing left mapped."""
-    if not ta.IOMMU or not iovas:
+    if not h.IOMMU or not iovas:
         return
     seen = sorted(iovas)
     for iova in {seen[0], seen[len(seen) // 2], seen[-1]}:
-        assert ta.dma_faults(edu.fd, ta.EDU_READ, iova), f"IOVA {iova:#x} is still mapped"
+        assert h.dma_faults(edu.fd, h.EDU_READ, iova), f"IOVA {iova:#x} is still mapped"
 
 
 def test_no_leaks(pool_guard):
     if not kmemleak_on():
         pytest.skip("kmemleak is off: boot the debug kernel with kmemleak=on "
                     "(tests/vm/run --append kmemleak=on)")
-    bdf = ta.edu_bdf()
+    bdf = h.edu_bdf()
     h.load()
-    edu = ta.Edu(bdf) if bdf else None
+    edu = h.Edu(bdf) if bdf else None
     try:
         # no scan before the cycles (each walks every struct page: a minute
         # under TCG): what the final scans report is filtered to this test's
-        dma0 = dma_entries(bdf) if bdf else 0
+        dma0 = h.dma_entries(bdf) if bdf else 0
         iovas = set()
         t0 = time.monotonic()
         for i in range(CYCLES):
@@ -137,7 +128,7 @@ def test_no_leaks(pool_guard):
         took = time.monotonic() - t0
         assert h.wait_for_pool(pool_guard) == pool_guard
         if bdf:
-            assert dma_entries(bdf) == dma0, "DMA mappings of edu left behind"
+            assert h.dma_entries(bdf) == dma0, "DMA mappings of edu left behind"
             iovas_unmapped(edu, iovas)
     finally:
         if edu:

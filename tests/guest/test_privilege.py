@@ -20,20 +20,15 @@ import fcntl
 import json
 import mmap
 import os
-import struct
 import traceback
 
 import pytest
 
 import hugedma_test as h
-from test_attach import edu, edu_mod  # noqa: F401  (fixtures)
-from test_fuzz import pci_device
+from hugedma_test import EXPORT, INFO, IOC_EXPORT, IOC_INFO
 
 NOBODY = 65534
 PR_SET_DUMPABLE = 4
-IOC_INFO, IOC_EXPORT = (0xB8 << 8) | 0x00, (0xB8 << 8) | 0x01
-INFO = struct.Struct("=IIQQQiIII40s")
-EXPORT = struct.Struct("=IIiI")
 
 
 def as_nobody(fn):
@@ -110,7 +105,7 @@ def buffer_state(b):
 
 def test_nobody_cannot_write_configfs(mkbuf):
     b = mkbuf(page_size="2M", size="4M")
-    att = b.dir / "attachments" / pci_device()
+    att = b.dir / "attachments" / h.pci_device()
     os.mkdir(att)
     try:
         before = buffer_state(b), h.read(att / "direction")
@@ -155,7 +150,7 @@ def test_nobody_cannot_read_phys_addrs_or_open_device_nodes(mkbuf):
 
 
 @pytest.mark.edu
-def test_nobody_cannot_read_bus_addresses(edu, mkbuf):  # noqa: F811
+def test_nobody_cannot_read_bus_addresses(edu, mkbuf):
     _, bdf = edu
     b = mkbuf(page_size="2M", size="4M")
     assert b.enable() == 0
@@ -203,7 +198,7 @@ def test_root_without_cap_sys_admin_reads_no_physical_address(mkbuf):
 
 
 @pytest.mark.edu
-def test_root_without_cap_sys_admin_reads_no_bus_address(edu, mkbuf):  # noqa: F811
+def test_root_without_cap_sys_admin_reads_no_bus_address(edu, mkbuf):
     _, bdf = edu
     b = mkbuf(page_size="2M", size="4M")
     assert b.enable() == 0

@@ -22,7 +22,6 @@ import pytest
 
 import faultinject as fi
 import hugedma_test as h
-import test_attach as ta
 
 pytestmark = pytest.mark.races
 
@@ -32,7 +31,6 @@ SHARED = ("r0", "r1")
 SIZE = 2 * h.SZ_2M
 
 libc = ctypes.CDLL(None, use_errno=True)
-SYS_DELETE_MODULE, SYS_FINIT_MODULE = 176, 313
 
 E = errno
 # what each operation may meet while others race it (the module may be gone too)
@@ -117,10 +115,10 @@ def worker_general(wid, bdf, stop, stats):
                     edu_fd = os.open("/dev/hugedma-edu", os.O_RDWR)
                 except OSError:
                     continue
-            raw = bytearray(ta.XFER.pack(n.encode(), -1, ta.LEN, 0, 0, 0, 0))
-            if attempt(stats, "hold", lambda: fcntl.ioctl(edu_fd, ta.EDU_HOLD, raw)):
+            raw = bytearray(h.XFER.pack(n.encode(), -1, h.LEN, 0, 0, 0, 0))
+            if attempt(stats, "hold", lambda: fcntl.ioctl(edu_fd, h.EDU_HOLD, raw)):
                 time.sleep(rnd.random() * 0.01)
-                fcntl.ioctl(edu_fd, ta.EDU_RELEASE)
+                fcntl.ioctl(edu_fd, h.EDU_RELEASE)
             if rnd.random() < 0.3:
                 os.close(edu_fd)
                 edu_fd = -1
@@ -145,7 +143,7 @@ def worker_general(wid, bdf, stop, stats):
                     attempt(stats, "mmap", mapit)
                 else:
                     def exp():
-                        dfd = ta.export(fd)
+                        dfd = h.export(fd)
                         if rnd.random() < 0.5:
                             os.close(fd_holder.pop())
                         os.close(dfd)
@@ -189,7 +187,7 @@ def worker_reader(wid, bdf, stop, stats):
 
 
 def delete_module(name):
-    if libc.syscall(SYS_DELETE_MODULE, name.encode(), os.O_NONBLOCK) == 0:
+    if libc.syscall(h.SYS_DELETE_MODULE, name.encode(), os.O_NONBLOCK) == 0:
         return 0
     return ctypes.get_errno()
 
@@ -197,7 +195,7 @@ def delete_module(name):
 def finit_module(path):
     fd = os.open(path, os.O_RDONLY)
     try:
-        if libc.syscall(SYS_FINIT_MODULE, fd, b"", 0) == 0:
+        if libc.syscall(h.SYS_FINIT_MODULE, fd, b"", 0) == 0:
             return 0
         return ctypes.get_errno()
     finally:
@@ -229,7 +227,7 @@ def worker_unloader(wid, bdf, stop, stats):
             stats["bad"].append(f"rmmod hugedma: {errno.errorcode.get(rc, rc)}")
         if edu_gone or (bdf and not pathlib.Path("/sys/module/hugedma_edu").exists()):
             time.sleep(rnd.random() * 0.2)
-            rc = finit_module(str(ta.EDU_KO))
+            rc = finit_module(str(h.EDU_KO))
             if rc and rc != E.EEXIST:
                 stats["bad"].append(f"reload hugedma_edu: {errno.errorcode.get(rc, rc)}")
         time.sleep(rnd.random() * 0.05)
@@ -309,14 +307,14 @@ def check_consistent(bdf):
 
 
 def test_races(pool_guard):
-    bdf = ta.edu_bdf()
+    bdf = h.edu_bdf()
     if not bdf:
         pytest.skip("no edu device: run in a guest started with tests/vm/run --edu")
     need = (len(SHARED) + 4) * SIZE // h.SZ_2M
     assert h.free_pages(h.SZ_2M) >= need, f"needs {need} free 2 MB pages (--hugepages-2m)"
     h.load()
     if not pathlib.Path("/sys/module/hugedma_edu").exists():
-        assert finit_module(str(ta.EDU_KO)) == 0
+        assert finit_module(str(h.EDU_KO)) == 0
     dump = pathlib.Path(fi.DEBUGFS) / "dma-api" / "dump"
     with h.KernelLog() as klog:
         t0 = time.monotonic()

@@ -35,7 +35,7 @@ import time
 import pytest
 
 import hugedma_test as h
-from test_import import CONTROL, do_import, huge_map, libc
+from hugedma_test import CONTROL, do_import, huge_map, libc
 
 SCHEMA = json.loads((h.REPO / "configfs-schema" / "hugedma.json").read_text())
 ENTRIES = SCHEMA["entries"]
@@ -166,36 +166,15 @@ def host_bridge():
 
 
 def edu_bdf():
-    found = [d for d in sorted(os.listdir(PCI)) if pci_is_edu(d)]
-    assert found, "no edu device: run this test in a guest started with tests/vm/run --edu"
-    return found[0]
+    bdf = h.edu_bdf()
+    assert bdf, "no edu device: run this test in a guest started with tests/vm/run --edu"
+    return bdf
 
 
 def translated(bdf):
     """Whether the device's DMA goes through a translating IOMMU domain."""
     group = PCI / bdf / "iommu_group"
     return group.exists() and h.read(group / "type").strip() in ("DMA", "DMA-FQ")
-
-
-@pytest.fixture
-def attach(mkbuf):
-    """Factory: attach(b, bdf, enable=False) -> 0 or the errno of writing 1 to enable.
-
-    Makes configfs attachments/<bdf> of buffer b; every attachment made is
-    unmapped and removed after the test, before its buffer."""
-    made = []
-
-    def make(b, bdf, enable=False):
-        d = b.dir / "attachments" / bdf
-        os.mkdir(d)
-        made.append(d)
-        return h.write(d / "enable", "1") if enable else 0
-
-    yield make
-    for d in reversed(made):
-        if d.exists():
-            h.write(d / "enable", "0")
-            os.rmdir(d)
 
 
 def mapped_attachment(mkbuf, attach):
