@@ -199,6 +199,19 @@ def edu(edu_mod):
     return edu_mod
 
 
+@pytest.fixture
+def edu_attachment(edu, mkbuf, attach):
+    """Factory: edu_attachment(size="4M") -> (b, att): an enabled buffer of 2 MB
+    pages and its configfs attachment for the edu device (attach), not mapped."""
+    def make(size="4M"):
+        b = mkbuf(page_size="2M", size=size)
+        assert b.enable() == 0
+        attach(b, edu.bdf)
+        return b, b.dir / "attachments" / edu.bdf
+
+    return make
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Collected kernel log for the host (the results share), if there is one."""
     out = os.environ.get("HUGEDMA_VM_OUT")

@@ -124,48 +124,41 @@ def test_round_trip_dmabuf(edu, big):
         os.close(dfd)
 
 
-def test_round_trip_from_sysfs_addresses(edu, big):
+def test_round_trip_from_sysfs_addresses(edu, big, attach):
     fd, bdf = edu
     b, m, nr, _ = big
     att = b.dir / "attachments" / bdf
-    os.mkdir(att)
-    try:
-        assert h.read(att / "state").strip() == "disabled"
-        assert h.write(att / "enable", "1") == 0
-        assert h.read(att / "state").strip() == "mapped"
-        d = b.dev / "attachments" / bdf
-        assert h.read(d / "state").strip() == "mapped"
-        assert h.read(d / "direction").strip() == "bidirectional"
-        assert h.read(d / "iommu").strip() == ("translated" if IOMMU else "direct")
-        for f in ("dma_addrs", "dma_lengths"):
-            assert os.stat(d / f).st_mode & 0o777 == 0o400
-        addrs, lens = segments(b, bdf)
-        assert int(h.read(d / "nr_segments")) == len(addrs) == len(lens)
-        assert sum(lens) == nr << 30
-        buses = check_round_trips(m, nr, lambda s, dd: xfer(
-            fd, EDU_RAW, src=bus_of(addrs, lens, s), dst=bus_of(addrs, lens, dd))[:1]
-            + (bus_of(addrs, lens, s), None))
-        check_bus_vs_phys(b, buses)
-        assert b.disable() == errno.EBUSY
-        with pytest.raises(OSError) as e:
-            os.rmdir(att)
-        assert e.value.errno == errno.EBUSY
-        assert h.write(att / "enable", "0") == 0
-        assert not d.exists()
-    finally:
-        h.write(att / "enable", "0")
+    attach(b, bdf)
+    assert h.read(att / "state").strip() == "disabled"
+    assert h.write(att / "enable", "1") == 0
+    assert h.read(att / "state").strip() == "mapped"
+    d = b.dev / "attachments" / bdf
+    assert h.read(d / "state").strip() == "mapped"
+    assert h.read(d / "direction").strip() == "bidirectional"
+    assert h.read(d / "iommu").strip() == ("translated" if IOMMU else "direct")
+    for f in ("dma_addrs", "dma_lengths"):
+        assert os.stat(d / f).st_mode & 0o777 == 0o400
+    addrs, lens = segments(b, bdf)
+    assert int(h.read(d / "nr_segments")) == len(addrs) == len(lens)
+    assert sum(lens) == nr << 30
+    buses = check_round_trips(m, nr, lambda s, dd: xfer(
+        fd, EDU_RAW, src=bus_of(addrs, lens, s), dst=bus_of(addrs, lens, dd))[:1]
+        + (bus_of(addrs, lens, s), None))
+    check_bus_vs_phys(b, buses)
+    assert b.disable() == errno.EBUSY
+    with pytest.raises(OSError) as e:
         os.rmdir(att)
+    assert e.value.errno == errno.EBUSY
+    assert h.write(att / "enable", "0") == 0
+    assert not d.exists()
 
 
 # ------------------------------------------------------------- segments and masks
 
 
-def test_max_segment_size_is_honoured(edu, mkbuf):
+def test_max_segment_size_is_honoured(edu, edu_attachment):
     fd, bdf = edu
-    b = mkbuf(page_size="2M", size="8M")
-    assert b.enable() == 0
-    att = b.dir / "attachments" / bdf
-    os.mkdir(att)
+    b, att = edu_attachment("8M")
     try:
         set_dma(fd, 64, 64 << 10)
         assert h.write(att / "enable", "1") == 0
@@ -180,8 +173,6 @@ def test_max_segment_size_is_honoured(edu, mkbuf):
         assert h.write(att / "enable", "0") == 0
     finally:
         set_dma(fd, 64, 1 << 30)
-        h.write(att / "enable", "0")
-        os.rmdir(att)
 
 
 def runs_of(addrs, size):
@@ -207,7 +198,7 @@ def cut(runs, piece, boundary):
     return out
 
 
-def test_segments_are_the_merged_extents(edu, mkbuf):
+def test_segments_are_the_merged_extents(edu, mkbuf, attach):
     """The published extents are the runs of phys_addrs; an attachment's segments
     cover the same memory, never more than the runs cut at the max segment size
     (whole pages) and the 4 GB segment boundary, and without an IOMMU exactly those."""
@@ -220,7 +211,7 @@ def test_segments_are_the_merged_extents(edu, mkbuf):
                    (int(x) for x in b.sysfs("extent_lengths").split())))
     assert ext == runs
     att = b.dir / "attachments" / bdf
-    os.mkdir(att)
+    attach(b, bdf)
     try:
         for max_seg, piece in ((0xFFFFFFFF, (0xFFFFFFFF // h.SZ_2M) * h.SZ_2M),
                                (4 << 20, 4 << 20), (64 << 10, 64 << 10)):
@@ -236,17 +227,15 @@ def test_segments_are_the_merged_extents(edu, mkbuf):
             assert h.write(att / "enable", "0") == 0
     finally:
         set_dma(fd, 64, 1 << 30)
-        h.write(att / "enable", "0")
-        os.rmdir(att)
 
 
-def test_dma_mask_is_honoured(edu, mkbuf):
+def test_dma_mask_is_honoured(edu, mkbuf, attach):
     fd, bdf = edu
     b = mkbuf(page_size="2M", size="4M")
     assert b.enable() == 0
     high = min(b.phys_addrs()) + (4 << 20) > (1 << 28)
     att = b.dir / "attachments" / bdf
-    os.mkdir(att)
+    attach(b, bdf)
     try:
         set_dma(fd, 28, 1 << 30)
         rc = h.write(att / "enable", "1")
@@ -259,9 +248,7 @@ def test_dma_mask_is_honoured(edu, mkbuf):
             assert rc == errno.ERANGE, "an unreachable page must fail the map, not truncate"
             assert h.read(att / "state").strip() == "disabled"
     finally:
-        h.write(att / "enable", "0")
         set_dma(fd, 64, 1 << 30)
-        os.rmdir(att)
 
 
 # ------------------------------------------------------------- bad input and users
@@ -281,34 +268,30 @@ def test_bad_attachment_names(mkbuf, name, err):
     assert e.value.errno == err
 
 
-def test_attachment_rules(edu, mkbuf):
+def test_attachment_rules(edu, mkbuf, attach):
     fd, bdf = edu
     b = mkbuf(page_size="2M", size="4M")
     att = b.dir / "attachments" / bdf
-    os.mkdir(att)
-    try:
-        with pytest.raises(OSError) as e:
-            os.mkdir(att)
-        assert e.value.errno == errno.EEXIST
-        assert h.write(att / "enable", "1") == errno.EINVAL, "buffer disabled"
-        assert h.write(att / "direction", "sideways") == errno.EINVAL
-        assert h.write(att / "direction", "to_device") == 0
-        assert h.read(att / "direction").strip() == "to_device"
-        assert b.enable() == 0
-        assert h.write(att / "enable", "1") == 0
-        assert h.write(att / "enable", "1") == 0  # no-op
-        assert h.read(b.dev / "attachments" / bdf / "direction").strip() == "to_device"
-        assert h.write(att / "direction", "from_device") == errno.EBUSY
-        # the same device through the kernel API: one mapping per device
-        assert xfer(fd, EDU_HOLD, name=b.name)[0] == errno.EEXIST
-        with pytest.raises(OSError) as e:
-            os.rmdir(b.dir)
-        assert e.value.errno in (errno.ENOTEMPTY, errno.EBUSY)
-        assert h.write(att / "enable", "0") == 0
-        assert h.write(att / "enable", "0") == 0  # no-op
-    finally:
-        h.write(att / "enable", "0")
-        os.rmdir(att)
+    attach(b, bdf)
+    with pytest.raises(OSError) as e:
+        os.mkdir(att)
+    assert e.value.errno == errno.EEXIST
+    assert h.write(att / "enable", "1") == errno.EINVAL, "buffer disabled"
+    assert h.write(att / "direction", "sideways") == errno.EINVAL
+    assert h.write(att / "direction", "to_device") == 0
+    assert h.read(att / "direction").strip() == "to_device"
+    assert b.enable() == 0
+    assert h.write(att / "enable", "1") == 0
+    assert h.write(att / "enable", "1") == 0  # no-op
+    assert h.read(b.dev / "attachments" / bdf / "direction").strip() == "to_device"
+    assert h.write(att / "direction", "from_device") == errno.EBUSY
+    # the same device through the kernel API: one mapping per device
+    assert xfer(fd, EDU_HOLD, name=b.name)[0] == errno.EEXIST
+    with pytest.raises(OSError) as e:
+        os.rmdir(b.dir)
+    assert e.value.errno in (errno.ENOTEMPTY, errno.EBUSY)
+    assert h.write(att / "enable", "0") == 0
+    assert h.write(att / "enable", "0") == 0  # no-op
 
 
 def test_kernel_user_keeps_buffer_enabled(edu, mkbuf):
@@ -402,13 +385,10 @@ def test_dmabuf_export_rules(edu, mkbuf):
 
 
 @pytest.mark.iommu
-def test_stale_dma_after_unmap_is_faulted(edu, mkbuf):
+def test_stale_dma_after_unmap_is_faulted(edu, edu_attachment):
     assert IOMMU, "needs a guest with an IOMMU (tests/vm/run --iommu)"
     fd, bdf = edu
-    b = mkbuf(page_size="2M", size="4M")
-    assert b.enable() == 0
-    att = b.dir / "attachments" / bdf
-    os.mkdir(att)
+    b, att = edu_attachment()
     bfd = os.open(f"/dev/hugedma/{b.name}", os.O_RDWR)
     m = mmap.mmap(bfd, 4 << 20, mmap.MAP_SHARED)
     try:
@@ -428,8 +408,6 @@ def test_stale_dma_after_unmap_is_faulted(edu, mkbuf):
     finally:
         m.close()
         os.close(bfd)
-        h.write(att / "enable", "0")
-        os.rmdir(att)
 
 
 def test_export_takes_no_more_access_than_the_fd(edu, mkbuf):
@@ -479,7 +457,7 @@ def test_export_fault_leaves_no_fd(edu, mkbuf):
     assert h.wait_for(lambda: b.disable() == 0, timeout=5), "a dma-buf still holds the buffer"
 
 
-def test_unbind_with_many_attachments(edu, mkbuf):
+def test_unbind_with_many_attachments(edu, mkbuf, attach):
     """More attachments of one device than a page of pointers holds (1100 buffers,
     each with a directory for edu): the driver's unbind marks every one removed
     without a large allocation (no WARN from the page allocator)."""
@@ -487,7 +465,7 @@ def test_unbind_with_many_attachments(edu, mkbuf):
     n = 1100
     bufs = [mkbuf(page_size="2M", size="2M", name=f"many{i}") for i in range(n)]
     for b in bufs:
-        os.mkdir(b.dir / "attachments" / bdf)
+        attach(b, bdf)
     drv = pathlib.Path("/sys/bus/pci/drivers/hugedma_edu")
     log0 = len(h.dmesg())
     try:
@@ -498,8 +476,6 @@ def test_unbind_with_many_attachments(edu, mkbuf):
     finally:
         if not pathlib.Path(f"/sys/bus/pci/devices/{bdf}/driver").exists():
             h.write(drv / "bind", bdf)
-        for b in bufs:
-            os.rmdir(b.dir / "attachments" / bdf)
 
 
 TRACING = pathlib.Path("/sys/kernel/tracing")
@@ -548,7 +524,7 @@ def flush_caller(stack):
 
 
 @pytest.mark.iommu
-def test_unmap_flushes_a_lazy_iotlb_before_returning(edu, mkbuf, flush_probe):
+def test_unmap_flushes_a_lazy_iotlb_before_returning(edu, flush_probe, edu_attachment):
     """Lazy IOTLB invalidation (iommu.strict=0, the distribution default) leaves a
     stale translation until the flush queue drains; hugedma flushes the device's
     domain from its own unmap, so that no translation outlives the mapping.  edu's
@@ -559,28 +535,18 @@ def test_unmap_flushes_a_lazy_iotlb_before_returning(edu, mkbuf, flush_probe):
     _, bdf = edu
     group = pathlib.Path(f"/sys/bus/pci/devices/{bdf}/iommu_group/type")
     assert h.read(group).strip() == "DMA-FQ", "needs a guest booted with iommu.strict=0"
-    b = mkbuf(page_size="2M", size="4M")
-    assert b.enable() == 0
-    att = b.dir / "attachments" / bdf
-    os.mkdir(att)
-    try:
-        assert h.write(att / "enable", "1") == 0
-        segments(b, bdf)
-        flush_probe()
-        assert h.write(att / "enable", "0") == 0
-        ours = [blk for blk in flush_probe() if flush_caller(blk).startswith("hugedma_")]
-        assert ours, "no IOTLB flush from hugedma's unmap: stale translations until the queue drains"
-    finally:
-        h.write(att / "enable", "0")
-        os.rmdir(att)
+    b, att = edu_attachment()
+    assert h.write(att / "enable", "1") == 0
+    segments(b, bdf)
+    flush_probe()
+    assert h.write(att / "enable", "0") == 0
+    ours = [blk for blk in flush_probe() if flush_caller(blk).startswith("hugedma_")]
+    assert ours, "no IOTLB flush from hugedma's unmap: stale translations until the queue drains"
 
 
-def test_driver_unbind_and_device_removal_unmap(edu, mkbuf):
+def test_driver_unbind_and_device_removal_unmap(edu, edu_attachment):
     fd, bdf = edu
-    b = mkbuf(page_size="2M", size="4M")
-    assert b.enable() == 0
-    att = b.dir / "attachments" / bdf
-    os.mkdir(att)
+    b, att = edu_attachment()
     drv = pathlib.Path("/sys/bus/pci/drivers/hugedma_edu")
     try:
         # driver unbind while the configfs attachment is mapped
@@ -605,14 +571,11 @@ def test_driver_unbind_and_device_removal_unmap(edu, mkbuf):
     finally:
         if not pathlib.Path(f"/sys/bus/pci/devices/{bdf}").exists():
             h.write("/sys/bus/pci/rescan", "1")
-        if att.exists():
-            h.write(att / "enable", "0")
-            os.rmdir(att)
         set_dma(fd, 64, 1 << 30)
 
 
 @pytest.mark.iommu
-def test_device_owned_by_vfio_is_refused(edu, mkbuf):
+def test_device_owned_by_vfio_is_refused(edu, mkbuf, attach):
     assert IOMMU, "vfio-pci binds only behind an IOMMU (tests/vm/run --iommu)"
     fd, bdf = edu
     subprocess.run(["modprobe", "vfio-pci"], check=True)
@@ -624,7 +587,7 @@ def test_device_owned_by_vfio_is_refused(edu, mkbuf):
     assert h.write("/sys/bus/pci/drivers/hugedma_edu/unbind", bdf) == 0
     try:
         assert h.write("/sys/bus/pci/drivers/vfio-pci/bind", bdf) == 0
-        os.mkdir(att)
+        attach(b, bdf)
         with h.KernelLog() as log:
             assert h.write(att / "enable", "1") == errno.EBUSY
             assert any("owned by user space (vfio)" in ln for ln in log.lines())

@@ -289,13 +289,13 @@ def test_rmdir(inj, klog):
             prepare=prepare)
 
 
-def test_sysfs_reads(inj, klog, mkbuf, edu_dev):
+def test_sysfs_reads(inj, klog, mkbuf, edu_dev, attach):
     """Every file the enabled buffer and its attachment (mapped for edu)
     publish, read (root): a failed read changes nothing, a successful one
     reads what it read before."""
     b = mkbuf(page_size="2M", size=f"{NR * 2}M")
     att = b.dir / "attachments" / edu_dev.bdf
-    os.mkdir(att)
+    attach(b, edu_dev.bdf)
     assert b.enable() == 0
     assert h.write(att / "enable", "1") == 0
     files = [p for d in (b.dev, b.dev / "attachments" / edu_dev.bdf) for p in d.iterdir()
@@ -552,11 +552,11 @@ def test_attach_mkdir(inj, klog, mkbuf, edu_dev):
 
 
 @pytest.mark.parametrize("nr", [NR, MAP_NR])
-def test_attach_enable(inj, klog, mkbuf, edu_dev, nr):
+def test_attach_enable(inj, klog, mkbuf, edu_dev, attach, nr):
     bdf = edu_dev.bdf
     b = mkbuf(page_size="2M", size=f"{nr * 2}M")
     att = b.dir / "attachments" / bdf
-    os.mkdir(att)
+    attach(b, bdf)
     base = h.dma_entries(bdf)
     sysdir = b.dev / "attachments" / bdf
 
@@ -580,12 +580,8 @@ def test_attach_enable(inj, klog, mkbuf, edu_dev, nr):
         assert not sysdir.exists() and h.dma_entries(bdf) == base
         assert b.disable() == 0
 
-    try:
-        fi.walk(inj, klog, RESULT, f"attach-enable({nr} pages)", write_op(att / "enable", "1"),
-                failed, ok, prepare=prepare)
-    finally:
-        h.write(att / "enable", "0")
-        os.rmdir(att)
+    fi.walk(inj, klog, RESULT, f"attach-enable({nr} pages)", write_op(att / "enable", "1"),
+            failed, ok, prepare=prepare)
 
 
 @pytest.mark.parametrize("nr", [NR, MAP_NR])

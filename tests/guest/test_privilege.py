@@ -103,31 +103,29 @@ def buffer_state(b):
 
 # ---------------------------------------------------------------- uid 65534
 
-def test_nobody_cannot_write_configfs(mkbuf):
+def test_nobody_cannot_write_configfs(mkbuf, attach):
     b = mkbuf(page_size="2M", size="4M")
-    att = b.dir / "attachments" / h.pci_device()
-    os.mkdir(att)
-    try:
-        before = buffer_state(b), h.read(att / "direction")
+    bdf = h.pci_device()
+    att = b.dir / "attachments" / bdf
+    attach(b, bdf)
+    before = buffer_state(b), h.read(att / "direction")
 
-        def child():
-            res = {"caps": caps()}
-            for a in ("size", "page_size", "numa_node", "enable"):
-                res[a] = try_open(b.dir / a, os.O_WRONLY)
-            for a in ("direction", "enable"):
-                res[f"att/{a}"] = try_open(att / a, os.O_WRONLY)
-            res["mkdir buffer"] = try_call(os.mkdir, h.BUFFERS / "nobodys")
-            res["rmdir buffer"] = try_call(os.rmdir, b.dir)
-            res["rmdir attachment"] = try_call(os.rmdir, att)
-            res["mkdir attachment"] = try_call(os.mkdir, b.dir / "attachments" / "0000:00:01.0")
-            return res
+    def child():
+        res = {"caps": caps()}
+        for a in ("size", "page_size", "numa_node", "enable"):
+            res[a] = try_open(b.dir / a, os.O_WRONLY)
+        for a in ("direction", "enable"):
+            res[f"att/{a}"] = try_open(att / a, os.O_WRONLY)
+        res["mkdir buffer"] = try_call(os.mkdir, h.BUFFERS / "nobodys")
+        res["rmdir buffer"] = try_call(os.rmdir, b.dir)
+        res["rmdir attachment"] = try_call(os.rmdir, att)
+        res["mkdir attachment"] = try_call(os.mkdir, b.dir / "attachments" / "0000:00:01.0")
+        return res
 
-        res = as_nobody(child)
-        assert res.pop("caps") == {"CapEff": 0, "CapPrm": 0}
-        assert {k: h.errname(v) for k, v in res.items()} == {k: "EACCES" for k in res}
-        assert (buffer_state(b), h.read(att / "direction")) == before
-    finally:
-        os.rmdir(att)
+    res = as_nobody(child)
+    assert res.pop("caps") == {"CapEff": 0, "CapPrm": 0}
+    assert {k: h.errname(v) for k, v in res.items()} == {k: "EACCES" for k in res}
+    assert (buffer_state(b), h.read(att / "direction")) == before
 
 
 def test_nobody_cannot_read_phys_addrs_or_open_device_nodes(mkbuf):
@@ -150,28 +148,21 @@ def test_nobody_cannot_read_phys_addrs_or_open_device_nodes(mkbuf):
 
 
 @pytest.mark.edu
-def test_nobody_cannot_read_bus_addresses(edu, mkbuf):
+def test_nobody_cannot_read_bus_addresses(edu, edu_attachment):
     _, bdf = edu
-    b = mkbuf(page_size="2M", size="4M")
-    assert b.enable() == 0
-    att = b.dir / "attachments" / bdf
-    os.mkdir(att)
-    try:
-        assert h.write(att / "enable", "1") == 0
-        d = b.dev / "attachments" / bdf
-        assert h.read(d / "dma_addrs") and h.read(d / "dma_lengths")
+    b, att = edu_attachment()
+    assert h.write(att / "enable", "1") == 0
+    d = b.dev / "attachments" / bdf
+    assert h.read(d / "dma_addrs") and h.read(d / "dma_lengths")
 
-        def child():
-            return {"dma_addrs": try_open(d / "dma_addrs", os.O_RDONLY),
-                    "dma_lengths": try_open(d / "dma_lengths", os.O_RDONLY),
-                    "nr_segments": h.read(d / "nr_segments")}
+    def child():
+        return {"dma_addrs": try_open(d / "dma_addrs", os.O_RDONLY),
+                "dma_lengths": try_open(d / "dma_lengths", os.O_RDONLY),
+                "nr_segments": h.read(d / "nr_segments")}
 
-        res = as_nobody(child)
-        assert int(res.pop("nr_segments")) >= 1
-        assert {k: h.errname(v) for k, v in res.items()} == {k: "EACCES" for k in res}
-    finally:
-        h.write(att / "enable", "0")
-        os.rmdir(att)
+    res = as_nobody(child)
+    assert int(res.pop("nr_segments")) >= 1
+    assert {k: h.errname(v) for k, v in res.items()} == {k: "EACCES" for k in res}
 
 
 # ---------------------------------------------------------------- root without CAP_SYS_ADMIN
@@ -198,22 +189,15 @@ def test_root_without_cap_sys_admin_reads_no_physical_address(mkbuf):
 
 
 @pytest.mark.edu
-def test_root_without_cap_sys_admin_reads_no_bus_address(edu, mkbuf):
+def test_root_without_cap_sys_admin_reads_no_bus_address(edu, edu_attachment):
     _, bdf = edu
-    b = mkbuf(page_size="2M", size="4M")
-    assert b.enable() == 0
-    att = b.dir / "attachments" / bdf
-    os.mkdir(att)
-    try:
-        assert h.write(att / "enable", "1") == 0
-        d = b.dev / "attachments" / bdf
-        addrs, lens = str(d / "dma_addrs"), str(d / "dma_lengths")
-        assert read_without("CAP_SYS_ADMIN", [addrs, lens]) == {
-            addrs: ("read", errno.EPERM), lens: ("read", 0)}
-        assert read_without(None, [addrs]) == {addrs: ("read", 0)}
-    finally:
-        h.write(att / "enable", "0")
-        os.rmdir(att)
+    b, att = edu_attachment()
+    assert h.write(att / "enable", "1") == 0
+    d = b.dev / "attachments" / bdf
+    addrs, lens = str(d / "dma_addrs"), str(d / "dma_lengths")
+    assert read_without("CAP_SYS_ADMIN", [addrs, lens]) == {
+        addrs: ("read", errno.EPERM), lens: ("read", 0)}
+    assert read_without(None, [addrs]) == {addrs: ("read", 0)}
 
 
 # ---------------------------------------------------------------- a passed fd
