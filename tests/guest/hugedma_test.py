@@ -1,5 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Helpers for hugedma's guest tests: configfs/sysfs access, pool counters, page facts.
+"""Helpers for hugedma's guest tests: configfs/sysfs access, pool counters, page facts,
+mappings through libc, the ioctls, and QEMU's edu device with its test driver.  Test
+files share code through this module and conftest.py only, never by importing each
+other.
 
 Everything here reads the kernel's own files; nothing trusts the module's claims
 about itself except where a test says it does.
@@ -53,6 +56,15 @@ def errname(code):
     return errno.errorcode.get(code, str(code)) if code else "OK"
 
 
+def try_call(fn, *args):
+    """fn(*args) (a system call): 0, or the errno it failed with."""
+    try:
+        fn(*args)
+        return 0
+    except OSError as e:
+        return e.errno
+
+
 # ---------------------------------------------------------------- module
 
 def loaded():
@@ -97,6 +109,14 @@ def node_free(node, page_size=SZ_1G):
 
 def node_has_cpus(node):
     return read(NODES / f"node{node}" / "cpulist").strip() != ""
+
+
+def mem_total():
+    """totalram in bytes, as the module's size limit sees it (MemTotal)."""
+    for line in read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no MemTotal in /proc/meminfo")
 
 
 def snapshot():

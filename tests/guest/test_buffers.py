@@ -34,14 +34,6 @@ def attrs(b):
     return {a: b.read(a) for a in ATTRS}
 
 
-def mem_total():
-    """totalram in bytes, as the module's size limit sees it (MemTotal)."""
-    for line in h.read("/proc/meminfo").splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no MemTotal in /proc/meminfo")
-
-
 def free(ps):
     return h.pool(ps)["free_hugepages"]
 
@@ -173,7 +165,7 @@ def test_size_accepted_default_page_size(mkbuf, value, want):
 def test_size_up_to_total_ram(mkbuf):
     """Size may be as large as RAM (it is only checked against the pool on enable)."""
     b = mkbuf(page_size="2M")
-    top = mem_total() // SZ_2M * SZ_2M
+    top = h.mem_total() // SZ_2M * SZ_2M
     assert b.write("size", str(top)) == 0
     assert b.read("size") == str(top)
     assert h.errname(b.write("size", str(top + SZ_2M))) == "ERANGE"
@@ -227,7 +219,7 @@ def test_size_not_multiple_of_default_page_size(mkbuf):
 def test_size_above_ram_is_erange(mkbuf):
     b = _configured(mkbuf)
     before = attrs(b)
-    over = (mem_total() // SZ_1G + 1) * SZ_1G
+    over = (h.mem_total() // SZ_1G + 1) * SZ_1G
     for v in (str(over), f"{over // SZ_1G}G", f"{over >> 20}M"):
         assert h.errname(b.write("size", v)) == "ERANGE", v
         assert attrs(b) == before

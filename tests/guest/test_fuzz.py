@@ -55,13 +55,6 @@ libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
 # ---------------------------------------------------------------- the model
 
-def mem_total():
-    for line in h.read("/proc/meminfo").splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no MemTotal")
-
-
 def parse_size(v):
     """(0, bytes) or (errno, None), as module/parse.c's hugedma_parse_size()."""
     s = v.strip(WS)
@@ -110,7 +103,7 @@ def expected(attr, v, buf):
         rc, val = parse_size(v)
         if rc:
             return rc
-        if val > mem_total():
+        if val > h.mem_total():
             return errno.ERANGE
         if buf["enabled"]:
             return errno.EBUSY

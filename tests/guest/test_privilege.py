@@ -78,14 +78,6 @@ def try_open(path, flags):
         return e.errno
 
 
-def try_call(fn, *args):
-    try:
-        fn(*args)
-        return 0
-    except OSError as e:
-        return e.errno
-
-
 def caps():
     """Effective and permitted capability masks of this process."""
     out = {}
@@ -116,10 +108,10 @@ def test_nobody_cannot_write_configfs(mkbuf, attach):
             res[a] = try_open(b.dir / a, os.O_WRONLY)
         for a in ("direction", "enable"):
             res[f"att/{a}"] = try_open(att / a, os.O_WRONLY)
-        res["mkdir buffer"] = try_call(os.mkdir, h.BUFFERS / "nobodys")
-        res["rmdir buffer"] = try_call(os.rmdir, b.dir)
-        res["rmdir attachment"] = try_call(os.rmdir, att)
-        res["mkdir attachment"] = try_call(os.mkdir, b.dir / "attachments" / "0000:00:01.0")
+        res["mkdir buffer"] = h.try_call(os.mkdir, h.BUFFERS / "nobodys")
+        res["rmdir buffer"] = h.try_call(os.rmdir, b.dir)
+        res["rmdir attachment"] = h.try_call(os.rmdir, att)
+        res["mkdir attachment"] = h.try_call(os.mkdir, b.dir / "attachments" / "0000:00:01.0")
         return res
 
     res = as_nobody(child)

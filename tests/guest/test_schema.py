@@ -120,19 +120,11 @@ def try_write(path, value):
 
 
 def try_mkdir(path):
-    try:
-        os.mkdir(path)
-        return 0
-    except OSError as e:
-        return e.errno
+    return h.try_call(os.mkdir, path)
 
 
 def try_rmdir(path):
-    try:
-        os.rmdir(path)
-        return 0
-    except OSError as e:
-        return e.errno
+    return h.try_call(os.rmdir, path)
 
 
 def files_of(b, att=None):
