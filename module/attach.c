@@ -391,7 +391,8 @@ int hugedma_att_map(struct hugedma_attachment *att)
 
 	att->translated = hugedma_dev_translated(att->dev);
 	if (att->translated && !HUGEDMA_CAN_FLUSH_LAZY_IOTLB)
-		pr_warn_once("this kernel's IOMMU driver may invalidate its IOTLB lazily, which hugedma cannot flush: a device may reach an unmapped buffer's pages for up to 10 ms; boot with intel_iommu=strict\n");
+		pr_warn_ratelimited("%s: %s: this kernel's IOMMU driver may invalidate its IOTLB lazily, which hugedma cannot flush: after an unmap the device may reach the pages for up to 10 ms (boot with intel_iommu=strict)\n",
+				    buf->name, att->name);
 	ret = hugedma_att_check_reach(att);
 	if (ret)
 		goto out_unuse;
