@@ -52,6 +52,13 @@ def write(path, value):
         os.close(fd)
 
 
+def kernel_before(major, minor):
+    """Whether the guest's kernel is older than major.minor: for the tests of a
+    kernel behaviour that changed at that release (README's kernel matrix)."""
+    rel = re.match(r"(\d+)\.(\d+)", os.uname().release)
+    return (int(rel.group(1)), int(rel.group(2))) < (major, minor)
+
+
 def errname(code):
     return errno.errorcode.get(code, str(code)) if code else "OK"
 

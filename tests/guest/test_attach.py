@@ -524,7 +524,7 @@ def flush_caller(stack):
 
 
 @pytest.mark.iommu
-def test_unmap_flushes_a_lazy_iotlb_before_returning(edu, flush_probe, edu_attachment):
+def test_unmap_flushes_a_lazy_iotlb_before_returning(edu, edu_attachment, request):
     """Lazy IOTLB invalidation (iommu.strict=0, the distribution default) leaves a
     stale translation until the flush queue drains; hugedma flushes the device's
     domain from its own unmap, so that no translation outlives the mapping.  edu's
@@ -534,7 +534,19 @@ def test_unmap_flushes_a_lazy_iotlb_before_returning(edu, flush_probe, edu_attac
     assert IOMMU, "needs a guest with an IOMMU (tests/vm/run --iommu)"
     _, bdf = edu
     group = pathlib.Path(f"/sys/bus/pci/devices/{bdf}/iommu_group/type")
+    if h.kernel_before(5, 15):
+        # intel-iommu's own flush queue, out of hugedma's reach: said, and
+        # make check boots these kernels strict (README: kernel matrix)
+        assert h.read(group).strip() == "DMA", "needs a guest booted with intel_iommu=strict"
+        b, att = edu_attachment()
+        log = h.KernelLog()
+        assert h.write(att / "enable", "1") == 0
+        said = [ln for ln in log.lines() if "which hugedma cannot flush" in ln]
+        log.close()
+        assert said and f"{b.name}: {bdf}:" in said[0], "no word that the IOTLB cannot be flushed"
+        return
     assert h.read(group).strip() == "DMA-FQ", "needs a guest booted with iommu.strict=0"
+    flush_probe = request.getfixturevalue("flush_probe")  # 5.10 has no flush_iotlb_all
     b, att = edu_attachment()
     assert h.write(att / "enable", "1") == 0
     segments(b, bdf)

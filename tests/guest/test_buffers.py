@@ -232,7 +232,8 @@ def test_empty_write_changes_nothing(mkbuf):
     b = _configured(mkbuf)
     before = attrs(b)
     for a in ("size", "page_size", "numa_node", "enable"):
-        assert b.write(a, b"") != 0, a
+        # 5.10's configfs returns 0 for an empty write, without calling the store
+        assert b.write(a, b"") != 0 or h.kernel_before(6, 1), a
         assert attrs(b) == before
 
 
@@ -698,14 +699,6 @@ def test_pages_are_reused_after_user_dirtied_them(mkbuf, pool_guard):
 
 # ======================================================================= 6. concurrency
 
-def _enable_in_thread(b, results, key):
-    def run():
-        results[key] = b.enable()
-    t = threading.Thread(target=run)
-    t.start()
-    return t
-
-
 def test_parallel_enables_both_succeed(mkbuf, pool_guard):
     a = mkbuf(page_size="2M", size="256M")
     b = mkbuf(page_size="2M", size="256M")
@@ -764,7 +757,7 @@ def test_no_global_lock_during_slow_enable(mkbuf, pool_guard):
     A's transition.  If A happens to finish first the attempt is inconclusive and
     is repeated (up to six times: under the debug kernel, on a loaded host, A can
     win three in a row); with a lock held across A's enable, no attempt could
-    succeed."""
+    succeed.  A enables from a child process, B from this one."""
     need_1g(2)
     n = min(h.free_pages(SZ_1G), 3)
     a = mkbuf(size=f"{n}G")
@@ -774,10 +767,13 @@ def test_no_global_lock_during_slow_enable(mkbuf, pool_guard):
                 "a_enable_1": errno.EBUSY, "a_rmdir": errno.EBUSY, "a_enable_0": errno.EBUSY}
     seen = []
     for _ in range(6):
-        results, probes, still = {}, None, None
-        t = _enable_in_thread(a, results, "a")
+        probes, still = None, None
+        # A from another process: B's enable maps its fill in this one, which must
+        # not wait on A's fill in A's (5.10's mmap lock keeps a writer of one
+        # process behind its readers; that lock is the writer's own, not global)
+        w = h.ChildWriter(a.dir / "enable", "1")
         try:
-            h.wait_for(lambda: a.read("state") != "disabled" or not t.is_alive())
+            h.wait_for(lambda: a.read("state") != "disabled" or not w.running())
             if a.read("state") == "enabling":
                 probes = {"b_enable": b.enable(), "b_state": b.read("state"),
                           "a_published": published(a),
@@ -793,8 +789,8 @@ def test_no_global_lock_during_slow_enable(mkbuf, pool_guard):
                 probes["a_enable_0"] = a.write("enable", "0")
                 still = a.read("state")
         finally:
-            t.join()
-        assert results["a"] == 0
+            res = w.result()
+        assert res == (1, 0), res
         seen.append((probes, still))
         if probes is not None:
             assert probes["b_enable"] == 0, probes
@@ -1085,6 +1081,11 @@ def test_fill_mapping_moved_away_unmaps_nothing_else(mkbuf, pool_guard):
     need_1g(2)
     b = mkbuf(size="2G")
     res = attack_fill(b, 2 * SZ_1G, "move")
+    if h.kernel_before(5, 16):          # a hugetlb mapping cannot move there: no attack
+        assert res == {"found": True, "mremap": errno.EINVAL, "write": [1, 0]}, res
+        assert b.read("state") == "enabled" and b.disable() == 0
+        assert h.wait_for_pool(pool_guard) == pool_guard
+        return
     assert res["found"] and res["mremap"] == 0, res
     assert res["sentinel_intact"], "the fill unmapped a range that was no longer its own"
     if res["write"][0] == -1:           # moved while pages were still being faulted
