@@ -85,6 +85,11 @@ def test_sysfs_parsers():
     run("test_sysfs")
 
 
+def test_schema_examples():
+    """The library's name rule and size parser give every example of the schema its verdict."""
+    run("test_schema", h.REPO / "configfs-schema" / "hugedma.json")
+
+
 @pytest.mark.parametrize("gigantic", [False, True], ids=["2M", "1G"])
 def test_device(mkbuf, gigantic):
     """open/query/map/phys_addrs on a pool buffer; 1 GB pages where the pool has them."""

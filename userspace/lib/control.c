@@ -50,7 +50,7 @@ HUGEDMA_EXPORT int hugedma_import(struct hugedma_control *ctl, const char *name,
 {
 	struct hugedma_import arg;
 
-	if (!ctl || !addr || !hugedma__name_valid(name))
+	if (!ctl || !addr || hugedma_name_check(name))
 		return -EINVAL;
 	memset(&arg, 0, sizeof(arg));
 	arg.argsz = sizeof(arg);

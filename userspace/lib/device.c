@@ -32,7 +32,7 @@ HUGEDMA_EXPORT int hugedma_open(const char *name, int flags, struct hugedma **ou
 	int fd, ret;
 
 	flags &= ~O_CLOEXEC;	/* always set */
-	if (!out || !hugedma__name_valid(name) || (flags != O_RDONLY && flags != O_RDWR))
+	if (!out || hugedma_name_check(name) || (flags != O_RDONLY && flags != O_RDWR))
 		return -EINVAL;
 	snprintf(path, sizeof(path), HUGEDMA_DEV_DIR "/%s", name);
 	fd = open(path, flags | O_CLOEXEC);

@@ -7,7 +7,10 @@
  * device /dev/hugedma/NAME, describes it, maps it into the caller with huge
  * page-table entries, reads the addresses the module publishes in
  * /sys/class/hugedma/NAME, and imports the caller's own hugetlb memory as a
- * buffer through /dev/hugedma/control.
+ * buffer through /dev/hugedma/control.  It also drives the configuration:
+ * it lists, describes, creates, enables, attaches and removes buffers in
+ * configfs (/sys/kernel/config/hugedma/buffers) and reads the hugetlb pool's
+ * counters; hugedmactl(8) is a thin layer over these functions.
  *
  * Conventions, for every function that returns int:
  *   - the result is 0 on success or a negative errno value (-ENOENT, ...);
@@ -17,7 +20,9 @@
  *
  * Buffer names are 1-32 characters of [a-z0-9_-], starting with a letter or
  * digit, and never "control" (HUGEDMA_NAME_LEN counts the NUL); anything else
- * is -EINVAL before the kernel is asked.
+ * is -EINVAL before the kernel is asked (hugedma_name_check()).  The
+ * configuration functions are the exception: they pass any name that is one
+ * path component to the kernel, whose refusal is then the answer.
  *
  * A handle may be used by several threads at once; closing it while another
  * thread uses it is the caller's bug, as with close(2).
@@ -230,6 +235,263 @@ void hugedma_control_close(struct hugedma_control *ctl);
  * read-only mapping; -EINTR when a fatal signal came; -ENOMEM.
  */
 int hugedma_import(struct hugedma_control *ctl, const char *name, void *addr, size_t length);
+
+/* ---------------------------------------------------------------- configuration */
+
+/**
+ * hugedma_name_check() - whether a buffer name follows the module's rule
+ * @name: the name
+ *
+ * The rule of configfs-schema/hugedma.json: 1-32 characters of [a-z0-9_-],
+ * starting with a letter or digit, not "control".
+ *
+ * Return: 0 for a valid name; -EINVAL for anything else, NULL included.
+ */
+int hugedma_name_check(const char *name);
+
+/**
+ * hugedma_parse_size() - a size as the module's size and page_size files take it
+ * @text: a decimal number of bytes with an optional suffix K, M, G or T (either
+ *        case, binary multiples), with optional white space around it
+ * @bytes: on success, the number of bytes
+ *
+ * Return: 0; -EINVAL for any other text, for zero and for NULL arguments;
+ * -ERANGE when the value does not fit in 64 bits.  Whether the kernel then
+ * takes the value (a multiple of the page size, no more than the RAM) is its
+ * own to say.
+ */
+int hugedma_parse_size(const char *text, uint64_t *bytes);
+
+/**
+ * hugedma_error_path() - the file the calling thread's last failure was about
+ * Return: the path of the file or directory whose read, write, mkdir or rmdir
+ * failed in this thread's last configuration function (the functions below)
+ * that failed with such an error, for messages; "" when none has.  Valid
+ * until the thread's next call of one of them.
+ */
+const char *hugedma_error_path(void);
+
+/**
+ * hugedma_config_path() - the configfs path of a buffer, attachment or attribute
+ * @buf: where to write it
+ * @len: its size
+ * @name: a buffer's name, or NULL for the directory of all buffers
+ * @bdf: an attachment's device name, or NULL
+ * @attr: an attribute's file name, or NULL
+ *
+ * Makes /sys/kernel/config/hugedma/buffers[/@name[/attachments/@bdf]][/@attr].
+ *
+ * Return: 0; -EINVAL when a part is not one path component (empty, ".",
+ * "..", with a '/', longer than NAME_MAX) or @bdf comes without @name;
+ * -ENAMETOOLONG when @buf is too small.
+ */
+int hugedma_config_path(char *buf, size_t len, const char *name, const char *bdf,
+			const char *attr);
+
+/**
+ * hugedma_config_read() - one configfs attribute of a buffer or attachment
+ * @name: the buffer's name
+ * @bdf: the attachment's device name, or NULL for the buffer's own attribute
+ * @attr: size, page_size, numa_node, enable, state, direction, ...
+ * @buf: the value, its newline removed
+ * @len: the size of @buf, at least 2
+ *
+ * Return: 0; -EINVAL for a name that is not one path component; or the error
+ * of reading the file (hugedma_error_path() names it).
+ */
+int hugedma_config_read(const char *name, const char *bdf, const char *attr, char *buf,
+			size_t len);
+
+/**
+ * hugedma_config_write() - set one configfs attribute, in one write(2)
+ * @name: the buffer's name
+ * @bdf: the attachment's device name, or NULL
+ * @attr: the attribute
+ * @value: written as it is: the kernel judges it
+ *
+ * Return: 0; -EINVAL for a name that is not one path component; the kernel's
+ * refusal (-EINVAL, -ERANGE, -EBUSY, -ENOSPC, ...); -EIO for a short write.
+ */
+int hugedma_config_write(const char *name, const char *bdf, const char *attr,
+			 const char *value);
+
+/**
+ * hugedma_buffer_create() - mkdir a buffer: disabled, without a size
+ * hugedma_buffer_destroy() - rmdir a disabled buffer without attachments
+ * hugedma_buffer_enable() - write @enable (0 or 1) to the buffer's enable
+ * hugedma_attach() - mkdir attachments/@bdf: a device the buffer is mapped for
+ * hugedma_detach() - rmdir an unmapped attachment
+ * @name: the buffer's name
+ * @bdf: the device's PCI name, "0000:03:00.0"
+ * @enable: nonzero to enable
+ *
+ * Return: 0; -EINVAL for a name that is not one path component; else the
+ * kernel's answer to mkdir(2), rmdir(2) or the write (-EINVAL for a name it
+ * refuses, -EEXIST, -ENOENT, -EBUSY, -ENOSPC, ...).
+ */
+int hugedma_buffer_create(const char *name);
+int hugedma_buffer_destroy(const char *name);
+int hugedma_buffer_enable(const char *name, int enable);
+int hugedma_attach(const char *name, const char *bdf);
+int hugedma_detach(const char *name, const char *bdf);
+
+/**
+ * hugedma_list_buffers() - the name of every buffer, configured or imported
+ * hugedma_list_attachments() - the device name of every attachment of a buffer
+ * @name: the buffer's name
+ * @names: on success, a new NULL-terminated array of *@n names in strcmp(3)
+ *         order, the union of configfs and /sys/class/hugedma; free it with
+ *         hugedma_names_free()
+ * @bdfs: the same, for attachments: configfs ones and kernel users'
+ * @n: on success, the number of names
+ *
+ * Return: 0; -ENOENT (buffers only) when the module is not loaded; -ENOMEM;
+ * or the error of reading a directory.  A buffer without attachments, or
+ * none at all, is 0 with *@n 0.
+ */
+int hugedma_list_buffers(char ***names, size_t *n);
+int hugedma_list_attachments(const char *name, char ***bdfs, size_t *n);
+
+/**
+ * hugedma_names_free() - free a list of names
+ * @names: from hugedma_list_buffers() or hugedma_list_attachments(), or NULL
+ * @n: its number of names
+ */
+void hugedma_names_free(char **names, size_t n);
+
+/**
+ * struct hugedma_buffer_desc - what configfs and sysfs say of a buffer
+ * @name: its name
+ * @source: "pool" (made in configfs) or "user" (imported)
+ * @state: its state file: disabled, enabling, enabled, ...
+ * @configfs: nonzero when it has a configfs directory (else it is imported)
+ * @published: nonzero when its class device /sys/class/hugedma/NAME exists
+ * @enabled: nonzero when enable is 1 (an imported buffer always is)
+ * @numa_node: the configured node, -1 for any
+ * @pages_node: the node its pages are on, -1 when mixed or not published
+ * @size: bytes (0: not set)
+ * @page_size: bytes
+ * @nr_pages: pages held, 0 unless published
+ */
+struct hugedma_buffer_desc {
+	char name[256];
+	char source[64];
+	char state[64];
+	int configfs;
+	int published;
+	int enabled;
+	int numa_node;
+	int pages_node;
+	uint64_t size;
+	uint64_t page_size;
+	uint64_t nr_pages;
+};
+
+/**
+ * hugedma_buffer_describe() - describe a buffer
+ * @name: its name
+ * @desc: filled on success
+ *
+ * Return: 0; -ENOENT when no buffer has that name; -EINVAL for a name that is
+ * not one path component; or the error of reading a configfs attribute.
+ */
+int hugedma_buffer_describe(const char *name, struct hugedma_buffer_desc *desc);
+
+/**
+ * struct hugedma_attachment_desc - what configfs and sysfs say of an attachment
+ * @bdf: the device's name
+ * @direction: bidirectional, to_device or from_device
+ * @state: its state file
+ * @iommu: how the device's addresses are made (published only), or ""
+ * @configfs: nonzero when it has a configfs directory (else a kernel user's)
+ * @published: nonzero when /sys/class/hugedma/NAME/attachments/BDF exists
+ * @enable: its configfs enable, -1 without a configfs directory
+ * @nr_segments: the number of DMA segments, -1 when not published
+ */
+struct hugedma_attachment_desc {
+	char bdf[256];
+	char direction[64];
+	char state[64];
+	char iommu[64];
+	int configfs;
+	int published;
+	int enable;
+	int64_t nr_segments;
+};
+
+/**
+ * hugedma_attachment_describe() - describe one attachment of a buffer
+ * @name: the buffer's name
+ * @bdf: the device's name
+ * @desc: filled on success
+ *
+ * Return: 0; -ENOENT when the buffer has no such attachment; -EINVAL for
+ * names that are not one path component.
+ */
+int hugedma_attachment_describe(const char *name, const char *bdf,
+				struct hugedma_attachment_desc *desc);
+
+/**
+ * hugedma_buffer_phys_addrs() - a published buffer's page addresses, without a handle
+ * @name: the buffer's name
+ * @addrs: on success, a new array of *@n addresses to free(3)
+ * @n: on success, their number
+ *
+ * As hugedma_phys_addrs(), without opening the buffer: nothing is cached.
+ *
+ * Return: 0; -ENOENT when it is not published; -EACCES for a caller that may
+ * not read the file; -EBADMSG when it is malformed; -ENOMEM.
+ */
+int hugedma_buffer_phys_addrs(const char *name, uint64_t **addrs, size_t *n);
+
+/**
+ * hugedma_attachment_segments() - as hugedma_bus_addrs(), without a handle
+ * @name: the buffer's name
+ * @bdf: the attached device's name
+ * @segs: on success, a new array of *@n segments to free(3)
+ * @n: on success, their number (0 while not mapped)
+ *
+ * Return: as hugedma_bus_addrs().
+ */
+int hugedma_attachment_segments(const char *name, const char *bdf,
+				struct hugedma_segment **segs, size_t *n);
+
+/**
+ * hugedma_nodes() - the NUMA nodes of this machine
+ * @ids: on success, a new array of *@n node ids, ascending, to free(3)
+ * @n: on success, their number (0 without /sys/devices/system/node)
+ *
+ * Return: 0; -ENOMEM; or the error of reading the directory.
+ */
+int hugedma_nodes(int **ids, size_t *n);
+
+/**
+ * struct hugedma_pool - the hugetlb pool's counters for one page size
+ * @page_size: bytes
+ * @total: nr_hugepages
+ * @free: free_hugepages
+ * @reserved: resv_hugepages (of the whole pool only; 0 for a node)
+ * @surplus: surplus_hugepages
+ */
+struct hugedma_pool {
+	uint64_t page_size;
+	uint64_t total;
+	uint64_t free;
+	uint64_t reserved;
+	uint64_t surplus;
+};
+
+/**
+ * hugedma_pool_get() - the pool of one page size, on one node or all
+ * @page_size: bytes: 1073741824 or 2097152
+ * @node: a node id, or -1 for the whole pool
+ * @pool: filled on success
+ *
+ * Return: 0; -ENOENT when the kernel (or that node) has no pool of that page
+ * size; -EINVAL for a page size under 1 KB or a node below -1; or the error of
+ * reading a counter.
+ */
+int hugedma_pool_get(uint64_t page_size, int node, struct hugedma_pool *pool);
 
 #ifdef __cplusplus
 }

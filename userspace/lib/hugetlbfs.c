@@ -46,7 +46,7 @@ HUGEDMA_EXPORT int hugedma_import_hugepages(const char *name, size_t length,
 	long page_size;
 	int ret;
 
-	if (!out || !hugedma__name_valid(name) || !length)
+	if (!out || hugedma_name_check(name) || !length)
 		return -EINVAL;
 	errno = 0;
 	page_size = gethugepagesize();

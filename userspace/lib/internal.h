@@ -37,27 +37,8 @@ struct hugedma_control {
 	int fd;
 };
 
-/*
- * 1-32 characters of [a-z0-9_-], starting with a letter or digit, not
- * "control": the module's rule (module/parse.c), so that a bad name is
- * refused before any path is built from it.  Inline so that both libraries
- * have it without exporting it.
- */
-static inline bool hugedma__name_valid(const char *name)
-{
-	size_t i;
-
-	if (!name || !name[0] || !strcmp(name, "control"))
-		return false;
-	for (i = 0; name[i]; i++) {
-		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-
-		if (i >= HUGEDMA_NAME_LEN - 1 || (!alnum && (i == 0 || (c != '_' && c != '-'))))
-			return false;
-	}
-	return true;
-}
+/* a single path component: not empty, ".", ".." or with a '/' */
+bool hugedma__component_valid(const char *s);
 
 /*
  * Where the class devices are: /sys/class/hugedma unless a test points the
@@ -66,6 +47,9 @@ static inline bool hugedma__name_valid(const char *name)
  */
 void hugedma__set_sysfs_root(const char *root);
 const char *hugedma__sysfs_root(void);
+
+/* The same for /sys/kernel/config/hugedma/buffers. */
+void hugedma__set_configfs_root(const char *root);
 
 /* Read a whole file (sysfs binary attributes have no size): NUL-terminated. */
 int hugedma__read_file(const char *path, char **text, size_t *len);
@@ -76,6 +60,9 @@ int hugedma__read_file(const char *path, char **text, size_t *len);
  * array.  -EBADMSG for anything else.
  */
 int hugedma__parse_u64_lines(const char *text, size_t len, uint64_t **vals, size_t *n);
+
+/* A file of such lines, read and parsed. */
+int hugedma__read_u64_lines(const char *path, uint64_t **vals, size_t *n);
 
 /* The two parallel files of an attachment directory, as segments. */
 int hugedma__parse_segments(const char *dir, struct hugedma_segment **segs, size_t *n);

@@ -168,7 +168,7 @@ bad:
 	return -EBADMSG;
 }
 
-static int hugedma_read_u64_lines(const char *path, uint64_t **vals, size_t *n)
+int hugedma__read_u64_lines(const char *path, uint64_t **vals, size_t *n)
 {
 	size_t len;
 	char *text;
@@ -196,7 +196,7 @@ HUGEDMA_EXPORT int hugedma_phys_addrs(struct hugedma *h, const uint64_t **addrs,
 		ret = hugedma_path(path, sizeof(path), "%s/%s/phys_addrs", hugedma__sysfs_root(),
 				   h->name);
 		if (!ret)
-			ret = hugedma_read_u64_lines(path, &vals, &nr);
+			ret = hugedma__read_u64_lines(path, &vals, &nr);
 		if (!ret && nr != h->nr_pages)
 			ret = -EBADMSG;
 		for (i = 0; !ret && i < nr; i++)
@@ -244,11 +244,11 @@ int hugedma__parse_segments(const char *dir, struct hugedma_segment **segs, size
 	if (ret)
 		return ret;
 	for (tries = 0; ; tries++) {
-		ret = hugedma_read_u64_lines(apath, &addrs, &na);
+		ret = hugedma__read_u64_lines(apath, &addrs, &na);
 		if (!ret)
-			ret = hugedma_read_u64_lines(lpath, &lens, &nl);
+			ret = hugedma__read_u64_lines(lpath, &lens, &nl);
 		if (!ret)
-			ret = hugedma_read_u64_lines(apath, &again, &n2);
+			ret = hugedma__read_u64_lines(apath, &again, &n2);
 		if (!ret && (na != n2 || na != nl ||
 			     (na && memcmp(addrs, again, na * sizeof(*addrs)))))
 			ret = -EAGAIN;	/* remapped while reading, or malformed */
@@ -291,8 +291,7 @@ out:
 	return ret;
 }
 
-/* a single path component: not empty, ".", ".." or with a '/' */
-static bool hugedma_component_valid(const char *s)
+bool hugedma__component_valid(const char *s)
 {
 	return s && s[0] && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") &&
 	       strlen(s) <= NAME_MAX;
@@ -304,7 +303,7 @@ HUGEDMA_EXPORT int hugedma_bus_addrs(struct hugedma *h, const char *bdf,
 	char dir[PATH_MAX];
 	int ret;
 
-	if (!h || !segs || !n || !hugedma_component_valid(bdf))
+	if (!h || !segs || !n || !hugedma__component_valid(bdf))
 		return -EINVAL;
 	ret = hugedma_path(dir, sizeof(dir), "%s/%s/attachments/%s", hugedma__sysfs_root(),
 			   h->name, bdf);

@@ -297,7 +297,7 @@ static void test_names(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		t_ok(hugedma__name_valid(cases[i].name) == cases[i].ok, "name \"%s\" is %s",
+		t_ok(!hugedma_name_check(cases[i].name) == cases[i].ok, "name \"%s\" is %s",
 		     cases[i].name ? cases[i].name : "(null)", cases[i].ok ? "valid" : "invalid");
 }
 

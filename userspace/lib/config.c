@@ -1,0 +1,588 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libhugedma: the configuration of buffers, as hugedmactl needs it.
+ *
+ *   /sys/kernel/config/hugedma/buffers/NAME[/attachments/BDF]/ATTR   configfs
+ *   /sys/class/hugedma/NAME[/attachments/BDF]/ATTR                   published
+ *   /sys/kernel/mm/hugepages, /sys/devices/system/node               the pool
+ *
+ * Values are written as the caller gives them, so that a bad value is the
+ * kernel's to refuse; the functions here only refuse names that cannot be one
+ * path component.  The name rule and the size syntax are the module's
+ * (module/parse.c), checked against the schema's examples by
+ * tests/test_schema.c.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define HUGEDMA_CONFIGFS_ROOT	"/sys/kernel/config/hugedma/buffers"
+#define HUGEDMA_MM_DIR		"/sys/kernel/mm/hugepages"
+#define HUGEDMA_NODE_DIR	"/sys/devices/system/node"
+
+static char hugedma_cfs_root[PATH_MAX];
+static __thread char hugedma_errpath[PATH_MAX];
+
+void hugedma__set_configfs_root(const char *root)
+{
+	snprintf(hugedma_cfs_root, sizeof(hugedma_cfs_root), "%s", root ? root : "");
+}
+
+static const char *hugedma_configfs_root(void)
+{
+	return hugedma_cfs_root[0] ? hugedma_cfs_root : HUGEDMA_CONFIGFS_ROOT;
+}
+
+/* Remember @path as the one that failed with @err; returns @err. */
+static int hugedma_failed(const char *path, int err)
+{
+	snprintf(hugedma_errpath, sizeof(hugedma_errpath), "%s", path);
+	return err;
+}
+
+HUGEDMA_EXPORT const char *hugedma_error_path(void)
+{
+	return hugedma_errpath;
+}
+
+/* ------------------------------------------------------------ the rules */
+
+static bool hugedma_is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool hugedma_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+HUGEDMA_EXPORT int hugedma_name_check(const char *name)
+{
+	size_t i;
+
+	if (!name || !name[0] || !strcmp(name, "control") || !hugedma_is_alnum(name[0]))
+		return -EINVAL;
+	for (i = 1; name[i]; i++)
+		if (i >= HUGEDMA_NAME_LEN - 1 ||
+		    (!hugedma_is_alnum(name[i]) && name[i] != '_' && name[i] != '-'))
+			return -EINVAL;
+	return 0;
+}
+
+HUGEDMA_EXPORT int hugedma_parse_size(const char *text, uint64_t *bytes)
+{
+	const char *s, *e;
+	unsigned int shift = 0;
+	uint64_t val = 0;
+
+	if (!text || !bytes)
+		return -EINVAL;
+	s = text;
+	e = text + strlen(text);
+	while (s < e && hugedma_is_space(*s))
+		s++;
+	while (e > s && hugedma_is_space(e[-1]))
+		e--;
+	if (s == e)
+		return -EINVAL;
+	switch (e[-1]) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	case 'T': case 't': shift = 40; break;
+	}
+	if (shift)
+		e--;
+	if (s == e)
+		return -EINVAL;
+	for (; s < e; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (val > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -ERANGE;
+		val = val * 10 + (uint64_t)(*s - '0');
+	}
+	if (val > UINT64_MAX >> shift)
+		return -ERANGE;
+	val <<= shift;
+	if (!val)
+		return -EINVAL;
+	*bytes = val;
+	return 0;
+}
+
+/* ------------------------------------------------------------ paths, files */
+
+static int hugedma_vpath(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* under @root: NAME, NAME/attachments/BDF, with /ATTR; each part one component */
+static int hugedma_tree_path(char *buf, size_t len, const char *root, const char *name,
+			     const char *bdf, const char *attr)
+{
+	if ((name && !hugedma__component_valid(name)) ||
+	    (bdf && (!name || !hugedma__component_valid(bdf))) ||
+	    (attr && !hugedma__component_valid(attr)))
+		return -EINVAL;
+	return hugedma_vpath(buf, len, "%s%s%s%s%s%s%s", root, name ? "/" : "", name ? name : "",
+			     bdf ? "/attachments/" : "", bdf ? bdf : "", attr ? "/" : "",
+			     attr ? attr : "");
+}
+
+HUGEDMA_EXPORT int hugedma_config_path(char *buf, size_t len, const char *name,
+				       const char *bdf, const char *attr)
+{
+	if (!buf)
+		return -EINVAL;
+	return hugedma_tree_path(buf, len, hugedma_configfs_root(), name, bdf, attr);
+}
+
+static bool hugedma_exists(const char *path)
+{
+	return !access(path, F_OK);
+}
+
+/* One line of a text attribute, without its newline. */
+static int hugedma_read_line(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hugedma_failed(path, -errno);
+	n = read(fd, buf, len - 1);
+	err = -errno;
+	close(fd);
+	if (n < 0)
+		return hugedma_failed(path, err);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* @dir/@attr, one line */
+static int hugedma_read_attr(const char *dir, const char *attr, char *buf, size_t len)
+{
+	char path[PATH_MAX + NAME_MAX + 2];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	return hugedma_read_line(path, buf, len);
+}
+
+static int hugedma_read_num(const char *dir, const char *attr, long long *val)
+{
+	char buf[64];
+	int ret = hugedma_read_attr(dir, attr, buf, sizeof(buf));
+
+	if (!ret)
+		*val = strtoll(buf, NULL, 10);
+	return ret;
+}
+
+static int hugedma_read_u64(const char *dir, const char *attr, uint64_t *val)
+{
+	char buf[64];
+	int ret = hugedma_read_attr(dir, attr, buf, sizeof(buf));
+
+	if (!ret)
+		*val = strtoull(buf, NULL, 10);
+	return ret;
+}
+
+HUGEDMA_EXPORT int hugedma_config_read(const char *name, const char *bdf, const char *attr,
+				       char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (!name || !attr || !buf || !len)
+		return -EINVAL;
+	ret = hugedma_config_path(path, sizeof(path), name, bdf, attr);
+	return ret ? ret : hugedma_read_line(path, buf, len);
+}
+
+HUGEDMA_EXPORT int hugedma_config_write(const char *name, const char *bdf, const char *attr,
+					const char *value)
+{
+	char path[PATH_MAX];
+	size_t len;
+	ssize_t n;
+	int fd, ret;
+
+	if (!name || !attr || !value)
+		return -EINVAL;
+	ret = hugedma_config_path(path, sizeof(path), name, bdf, attr);
+	if (ret)
+		return ret;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hugedma_failed(path, -errno);
+	len = strlen(value);
+	n = write(fd, value, len);	/* one write: configfs takes a value whole */
+	ret = n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
+	close(fd);
+	return ret ? hugedma_failed(path, ret) : 0;
+}
+
+static int hugedma_config_mkdir(const char *name, const char *bdf)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (!name)
+		return -EINVAL;
+	ret = hugedma_config_path(path, sizeof(path), name, bdf, NULL);
+	if (!ret && mkdir(path, 0755))
+		ret = hugedma_failed(path, -errno);
+	return ret;
+}
+
+static int hugedma_config_rmdir(const char *name, const char *bdf)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (!name)
+		return -EINVAL;
+	ret = hugedma_config_path(path, sizeof(path), name, bdf, NULL);
+	if (!ret && rmdir(path))
+		ret = hugedma_failed(path, -errno);
+	return ret;
+}
+
+HUGEDMA_EXPORT int hugedma_buffer_create(const char *name)
+{
+	return hugedma_config_mkdir(name, NULL);
+}
+
+HUGEDMA_EXPORT int hugedma_buffer_destroy(const char *name)
+{
+	return hugedma_config_rmdir(name, NULL);
+}
+
+HUGEDMA_EXPORT int hugedma_buffer_enable(const char *name, int enable)
+{
+	return hugedma_config_write(name, NULL, "enable", enable ? "1" : "0");
+}
+
+HUGEDMA_EXPORT int hugedma_attach(const char *name, const char *bdf)
+{
+	return bdf ? hugedma_config_mkdir(name, bdf) : -EINVAL;
+}
+
+HUGEDMA_EXPORT int hugedma_detach(const char *name, const char *bdf)
+{
+	return bdf ? hugedma_config_rmdir(name, bdf) : -EINVAL;
+}
+
+/* ------------------------------------------------------------ lists */
+
+static int hugedma_names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Add the entries of @dir that are not there yet; a missing @dir adds nothing. */
+static int hugedma_names_add(char ***names, size_t *n, const char *dir)
+{
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : hugedma_failed(dir, -errno);
+	while ((de = readdir(d))) {
+		char **nv;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		for (i = 0; i < *n && strcmp((*names)[i], de->d_name); i++)
+			;
+		if (i < *n)
+			continue;
+		nv = realloc(*names, (*n + 2) * sizeof(*nv));
+		if (!nv)
+			goto nomem;
+		*names = nv;
+		nv[*n] = strdup(de->d_name);
+		if (!nv[*n])
+			goto nomem;
+		nv[++*n] = NULL;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*names, *n, sizeof(**names), hugedma_names_cmp);
+	return 0;
+nomem:
+	closedir(d);
+	return -ENOMEM;
+}
+
+HUGEDMA_EXPORT void hugedma_names_free(char **names, size_t n)
+{
+	if (!names)
+		return;
+	while (n)
+		free(names[--n]);
+	free(names);
+}
+
+/* the union of what is under @name (or the roots) in configfs and sysfs */
+static int hugedma_list(const char *name, char ***names, size_t *n)
+{
+	char path[PATH_MAX];
+	char **v = NULL;
+	size_t nr = 0;
+	int ret;
+
+	if (!names || !n)
+		return -EINVAL;
+	ret = hugedma_config_path(path, sizeof(path), name, NULL, name ? "attachments" : NULL);
+	if (!ret && !name && !hugedma_exists(path))
+		ret = hugedma_failed(path, -ENOENT);
+	if (!ret)
+		ret = hugedma_names_add(&v, &nr, path);
+	if (!ret)
+		ret = hugedma_tree_path(path, sizeof(path), hugedma__sysfs_root(), name, NULL,
+					name ? "attachments" : NULL);
+	if (!ret)
+		ret = hugedma_names_add(&v, &nr, path);
+	if (ret) {
+		hugedma_names_free(v, nr);
+		return ret;
+	}
+	if (!v)
+		v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*names = v;
+	*n = nr;
+	return 0;
+}
+
+HUGEDMA_EXPORT int hugedma_list_buffers(char ***names, size_t *n)
+{
+	return hugedma_list(NULL, names, n);
+}
+
+HUGEDMA_EXPORT int hugedma_list_attachments(const char *name, char ***bdfs, size_t *n)
+{
+	return name ? hugedma_list(name, bdfs, n) : -EINVAL;
+}
+
+/* ------------------------------------------------------------ descriptions */
+
+HUGEDMA_EXPORT int hugedma_buffer_describe(const char *name, struct hugedma_buffer_desc *out)
+{
+	static const char *const attrs[] = { "state", "size", "page_size", "numa_node",
+					     "enable" };
+	char cpath[PATH_MAX], spath[PATH_MAX], val[64];
+	struct hugedma_buffer_desc d;
+	long long num = -1;
+	int ret;
+
+	if (!out || !name)
+		return -EINVAL;
+	memset(&d, 0, sizeof(d));
+	ret = hugedma_config_path(cpath, sizeof(cpath), name, NULL, NULL);
+	if (!ret)
+		ret = hugedma_tree_path(spath, sizeof(spath), hugedma__sysfs_root(), name, NULL,
+					NULL);
+	if (ret)
+		return ret;
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	d.numa_node = -1;
+	d.pages_node = -1;
+	d.configfs = hugedma_exists(cpath);
+	d.published = hugedma_exists(spath);
+	if (!d.configfs && !d.published)
+		return hugedma_failed(cpath, -ENOENT);
+	if (d.configfs) {
+		for (unsigned int i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+			ret = hugedma_read_attr(cpath, attrs[i], val, sizeof(val));
+			if (ret)
+				return ret;
+			switch (i) {
+			case 0: snprintf(d.state, sizeof(d.state), "%s", val); break;
+			case 1: d.size = strtoull(val, NULL, 10); break;
+			case 2: d.page_size = strtoull(val, NULL, 10); break;
+			case 3: d.numa_node = atoi(val); break;
+			case 4: d.enabled = atoi(val) == 1; break;
+			}
+		}
+		strcpy(d.source, "pool");
+	}
+	if (d.published) {
+		/* what a class device lacks leaves the field as it was */
+		if (hugedma_read_attr(spath, "source", d.source, sizeof(d.source)))
+			strcpy(d.source, d.configfs ? "pool" : "user");
+		hugedma_read_u64(spath, "nr_pages", &d.nr_pages);
+		if (!hugedma_read_num(spath, "numa_node", &num))
+			d.pages_node = (int)num;
+		if (!d.configfs) {
+			hugedma_read_attr(spath, "state", d.state, sizeof(d.state));
+			hugedma_read_u64(spath, "size", &d.size);
+			hugedma_read_u64(spath, "page_size", &d.page_size);
+			d.enabled = 1;
+		}
+	}
+	*out = d;
+	return 0;
+}
+
+HUGEDMA_EXPORT int hugedma_attachment_describe(const char *name, const char *bdf,
+					       struct hugedma_attachment_desc *out)
+{
+	char cpath[PATH_MAX], spath[PATH_MAX], val[64];
+	struct hugedma_attachment_desc a;
+	long long num;
+	int ret;
+
+	if (!out || !name || !bdf)
+		return -EINVAL;
+	ret = hugedma_config_path(cpath, sizeof(cpath), name, bdf, NULL);
+	if (!ret)
+		ret = hugedma_tree_path(spath, sizeof(spath), hugedma__sysfs_root(), name, bdf,
+					NULL);
+	if (ret)
+		return ret;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.bdf, sizeof(a.bdf), "%s", bdf);
+	a.enable = -1;
+	a.nr_segments = -1;
+	a.configfs = hugedma_exists(cpath);
+	a.published = hugedma_exists(spath);
+	if (!a.configfs && !a.published)
+		return hugedma_failed(cpath, -ENOENT);
+	if (a.configfs) {
+		hugedma_read_attr(cpath, "direction", a.direction, sizeof(a.direction));
+		hugedma_read_attr(cpath, "state", a.state, sizeof(a.state));
+		if (!hugedma_read_attr(cpath, "enable", val, sizeof(val)))
+			a.enable = atoi(val);
+	}
+	if (a.published) {
+		hugedma_read_attr(spath, "state", a.state, sizeof(a.state));
+		hugedma_read_attr(spath, "direction", a.direction, sizeof(a.direction));
+		hugedma_read_attr(spath, "iommu", a.iommu, sizeof(a.iommu));
+		if (!hugedma_read_num(spath, "nr_segments", &num))
+			a.nr_segments = num;
+	}
+	*out = a;
+	return 0;
+}
+
+HUGEDMA_EXPORT int hugedma_buffer_phys_addrs(const char *name, uint64_t **addrs, size_t *n)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (!name || !addrs || !n)
+		return -EINVAL;
+	ret = hugedma_tree_path(path, sizeof(path), hugedma__sysfs_root(), name, NULL,
+				"phys_addrs");
+	if (!ret)
+		ret = hugedma__read_u64_lines(path, addrs, n);
+	return ret ? hugedma_failed(path, ret) : 0;
+}
+
+HUGEDMA_EXPORT int hugedma_attachment_segments(const char *name, const char *bdf,
+					       struct hugedma_segment **segs, size_t *n)
+{
+	char dir[PATH_MAX];
+	int ret;
+
+	if (!name || !bdf || !segs || !n)
+		return -EINVAL;
+	ret = hugedma_tree_path(dir, sizeof(dir), hugedma__sysfs_root(), name, bdf, NULL);
+	if (!ret)
+		ret = hugedma__parse_segments(dir, segs, n);
+	return ret ? hugedma_failed(dir, ret) : 0;
+}
+
+/* ------------------------------------------------------------ the pool */
+
+HUGEDMA_EXPORT int hugedma_nodes(int **ids, size_t *n)
+{
+	char **names = NULL;
+	size_t nr = 0, k = 0;
+	int *v, ret;
+
+	if (!ids || !n)
+		return -EINVAL;
+	ret = hugedma_names_add(&names, &nr, HUGEDMA_NODE_DIR);
+	if (ret)
+		return ret;
+	v = calloc(nr + 1, sizeof(*v));
+	if (!v) {
+		hugedma_names_free(names, nr);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nr; i++)
+		if (!strncmp(names[i], "node", 4) && names[i][4] >= '0' && names[i][4] <= '9')
+			v[k++] = atoi(names[i] + 4);
+	hugedma_names_free(names, nr);
+	for (size_t i = 1; i < k; i++)	/* insertion sort: few nodes */
+		for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			int t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*ids = v;
+	*n = k;
+	return 0;
+}
+
+HUGEDMA_EXPORT int hugedma_pool_get(uint64_t page_size, int node, struct hugedma_pool *out)
+{
+	static const char *const counters[] = { "nr_hugepages", "free_hugepages",
+						"resv_hugepages", "surplus_hugepages" };
+	char dir[PATH_MAX];
+	struct hugedma_pool p = { .page_size = page_size };
+	uint64_t *vals[] = { &p.total, &p.free, &p.reserved, &p.surplus };
+	int ret;
+
+	if (!out || page_size < 1024 || node < -1)
+		return -EINVAL;
+	if (node < 0)
+		ret = hugedma_vpath(dir, sizeof(dir), HUGEDMA_MM_DIR "/hugepages-%llukB",
+				    (unsigned long long)(page_size >> 10));
+	else
+		ret = hugedma_vpath(dir, sizeof(dir),
+				    HUGEDMA_NODE_DIR "/node%d/hugepages/hugepages-%llukB", node,
+				    (unsigned long long)(page_size >> 10));
+	if (ret)
+		return ret;
+	if (!hugedma_exists(dir))
+		return hugedma_failed(dir, -ENOENT);
+	for (unsigned int i = 0; i < 4; i++) {
+		/* a node has no reservation count: the reservations are the pool's */
+		if (node >= 0 && vals[i] == &p.reserved)
+			continue;
+		ret = hugedma_read_u64(dir, counters[i], vals[i]);
+		if (ret)
+			return ret;
+	}
+	*out = p;
+	return 0;
+}
