@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,17 +122,6 @@ HUGEDMA_EXPORT int hugedma_parse_size(const char *text, uint64_t *bytes)
 
 /* ------------------------------------------------------------ paths, files */
 
-static int hugedma_vpath(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
 /* under @root: NAME, NAME/attachments/BDF, with /ATTR; each part one component */
 static int hugedma_tree_path(char *buf, size_t len, const char *root, const char *name,
 			     const char *bdf, const char *attr)
@@ -142,7 +130,7 @@ static int hugedma_tree_path(char *buf, size_t len, const char *root, const char
 	    (bdf && (!name || !hugedma__component_valid(bdf))) ||
 	    (attr && !hugedma__component_valid(attr)))
 		return -EINVAL;
-	return hugedma_vpath(buf, len, "%s%s%s%s%s%s%s", root, name ? "/" : "", name ? name : "",
+	return hugedma__path(buf, len, "%s%s%s%s%s%s%s", root, name ? "/" : "", name ? name : "",
 			     bdf ? "/attachments/" : "", bdf ? bdf : "", attr ? "/" : "",
 			     attr ? attr : "");
 }
@@ -243,7 +231,8 @@ HUGEDMA_EXPORT int hugedma_config_write(const char *name, const char *bdf, const
 	return ret ? hugedma_failed(path, ret) : 0;
 }
 
-static int hugedma_config_mkdir(const char *name, const char *bdf)
+/* mkdir (@make) or rmdir the buffer's directory, or its attachment's */
+static int hugedma_config_dir(const char *name, const char *bdf, bool make)
 {
 	char path[PATH_MAX];
 	int ret;
@@ -251,32 +240,19 @@ static int hugedma_config_mkdir(const char *name, const char *bdf)
 	if (!name)
 		return -EINVAL;
 	ret = hugedma_config_path(path, sizeof(path), name, bdf, NULL);
-	if (!ret && mkdir(path, 0755))
-		ret = hugedma_failed(path, -errno);
-	return ret;
-}
-
-static int hugedma_config_rmdir(const char *name, const char *bdf)
-{
-	char path[PATH_MAX];
-	int ret;
-
-	if (!name)
-		return -EINVAL;
-	ret = hugedma_config_path(path, sizeof(path), name, bdf, NULL);
-	if (!ret && rmdir(path))
+	if (!ret && (make ? mkdir(path, 0755) : rmdir(path)))
 		ret = hugedma_failed(path, -errno);
 	return ret;
 }
 
 HUGEDMA_EXPORT int hugedma_buffer_create(const char *name)
 {
-	return hugedma_config_mkdir(name, NULL);
+	return hugedma_config_dir(name, NULL, true);
 }
 
 HUGEDMA_EXPORT int hugedma_buffer_destroy(const char *name)
 {
-	return hugedma_config_rmdir(name, NULL);
+	return hugedma_config_dir(name, NULL, false);
 }
 
 HUGEDMA_EXPORT int hugedma_buffer_enable(const char *name, int enable)
@@ -286,12 +262,12 @@ HUGEDMA_EXPORT int hugedma_buffer_enable(const char *name, int enable)
 
 HUGEDMA_EXPORT int hugedma_attach(const char *name, const char *bdf)
 {
-	return bdf ? hugedma_config_mkdir(name, bdf) : -EINVAL;
+	return bdf ? hugedma_config_dir(name, bdf, true) : -EINVAL;
 }
 
 HUGEDMA_EXPORT int hugedma_detach(const char *name, const char *bdf)
 {
-	return bdf ? hugedma_config_rmdir(name, bdf) : -EINVAL;
+	return bdf ? hugedma_config_dir(name, bdf, false) : -EINVAL;
 }
 
 /* ------------------------------------------------------------ lists */
@@ -392,6 +368,26 @@ HUGEDMA_EXPORT int hugedma_list_attachments(const char *name, char ***bdfs, size
 
 /* ------------------------------------------------------------ descriptions */
 
+/*
+ * The configfs and sysfs directories of a buffer (@bdf NULL) or attachment,
+ * and which exist: -ENOENT when neither does.
+ */
+static int hugedma_locate(const char *name, const char *bdf, char *cpath, char *spath,
+			  int *configfs, int *published)
+{
+	int ret = hugedma_config_path(cpath, PATH_MAX, name, bdf, NULL);
+
+	if (!ret)
+		ret = hugedma_tree_path(spath, PATH_MAX, hugedma__sysfs_root(), name, bdf, NULL);
+	if (ret)
+		return ret;
+	*configfs = hugedma_exists(cpath);
+	*published = hugedma_exists(spath);
+	if (!*configfs && !*published)
+		return hugedma_failed(cpath, -ENOENT);
+	return 0;
+}
+
 HUGEDMA_EXPORT int hugedma_buffer_describe(const char *name, struct hugedma_buffer_desc *out)
 {
 	static const char *const attrs[] = { "state", "size", "page_size", "numa_node",
@@ -404,19 +400,12 @@ HUGEDMA_EXPORT int hugedma_buffer_describe(const char *name, struct hugedma_buff
 	if (!out || !name)
 		return -EINVAL;
 	memset(&d, 0, sizeof(d));
-	ret = hugedma_config_path(cpath, sizeof(cpath), name, NULL, NULL);
-	if (!ret)
-		ret = hugedma_tree_path(spath, sizeof(spath), hugedma__sysfs_root(), name, NULL,
-					NULL);
-	if (ret)
-		return ret;
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	d.numa_node = -1;
 	d.pages_node = -1;
-	d.configfs = hugedma_exists(cpath);
-	d.published = hugedma_exists(spath);
-	if (!d.configfs && !d.published)
-		return hugedma_failed(cpath, -ENOENT);
+	ret = hugedma_locate(name, NULL, cpath, spath, &d.configfs, &d.published);
+	if (ret)
+		return ret;
 	if (d.configfs) {
 		for (unsigned int i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
 			ret = hugedma_read_attr(cpath, attrs[i], val, sizeof(val));
@@ -460,20 +449,13 @@ HUGEDMA_EXPORT int hugedma_attachment_describe(const char *name, const char *bdf
 
 	if (!out || !name || !bdf)
 		return -EINVAL;
-	ret = hugedma_config_path(cpath, sizeof(cpath), name, bdf, NULL);
-	if (!ret)
-		ret = hugedma_tree_path(spath, sizeof(spath), hugedma__sysfs_root(), name, bdf,
-					NULL);
-	if (ret)
-		return ret;
 	memset(&a, 0, sizeof(a));
 	snprintf(a.bdf, sizeof(a.bdf), "%s", bdf);
 	a.enable = -1;
 	a.nr_segments = -1;
-	a.configfs = hugedma_exists(cpath);
-	a.published = hugedma_exists(spath);
-	if (!a.configfs && !a.published)
-		return hugedma_failed(cpath, -ENOENT);
+	ret = hugedma_locate(name, bdf, cpath, spath, &a.configfs, &a.published);
+	if (ret)
+		return ret;
 	if (a.configfs) {
 		hugedma_read_attr(cpath, "direction", a.direction, sizeof(a.direction));
 		hugedma_read_attr(cpath, "state", a.state, sizeof(a.state));
@@ -553,24 +535,34 @@ HUGEDMA_EXPORT int hugedma_nodes(int **ids, size_t *n)
 	return 0;
 }
 
+HUGEDMA_EXPORT int hugedma_pool_path(char *buf, size_t len, uint64_t page_size, int node,
+				     const char *counter)
+{
+	char dir[64];
+
+	if (!buf || page_size < 1024 || node < -1 || (counter && !hugedma__component_valid(counter)))
+		return -EINVAL;
+	if (node < 0)
+		snprintf(dir, sizeof(dir), "hugepages-%llukB", (unsigned long long)(page_size >> 10));
+	else
+		snprintf(dir, sizeof(dir), "node%d/hugepages/hugepages-%llukB", node,
+			 (unsigned long long)(page_size >> 10));
+	return hugedma__path(buf, len, "%s/%s%s%s", node < 0 ? HUGEDMA_MM_DIR : HUGEDMA_NODE_DIR,
+			     dir, counter ? "/" : "", counter ? counter : "");
+}
+
 HUGEDMA_EXPORT int hugedma_pool_get(uint64_t page_size, int node, struct hugedma_pool *out)
 {
 	static const char *const counters[] = { "nr_hugepages", "free_hugepages",
 						"resv_hugepages", "surplus_hugepages" };
-	char dir[PATH_MAX];
 	struct hugedma_pool p = { .page_size = page_size };
 	uint64_t *vals[] = { &p.total, &p.free, &p.reserved, &p.surplus };
+	char dir[PATH_MAX];
 	int ret;
 
-	if (!out || page_size < 1024 || node < -1)
+	if (!out)
 		return -EINVAL;
-	if (node < 0)
-		ret = hugedma_vpath(dir, sizeof(dir), HUGEDMA_MM_DIR "/hugepages-%llukB",
-				    (unsigned long long)(page_size >> 10));
-	else
-		ret = hugedma_vpath(dir, sizeof(dir),
-				    HUGEDMA_NODE_DIR "/node%d/hugepages/hugepages-%llukB", node,
-				    (unsigned long long)(page_size >> 10));
+	ret = hugedma_pool_path(dir, sizeof(dir), page_size, node, NULL);
 	if (ret)
 		return ret;
 	if (!hugedma_exists(dir))

@@ -493,6 +493,24 @@ struct hugedma_pool {
  */
 int hugedma_pool_get(uint64_t page_size, int node, struct hugedma_pool *pool);
 
+/**
+ * hugedma_pool_path() - where the kernel keeps one pool's counter, for messages
+ * @buf: where to write the path
+ * @len: its size
+ * @page_size: bytes
+ * @node: a node id, or -1 for the whole pool
+ * @counter: nr_hugepages, free_hugepages, ...; NULL for the pool's directory
+ *
+ * /sys/kernel/mm/hugepages/hugepages-NkB or
+ * /sys/devices/system/node/nodeN/hugepages/hugepages-NkB, with /@counter: the
+ * file an administrator writes nr_hugepages to.
+ *
+ * Return: 0; -EINVAL as for hugedma_pool_get(), or for a @counter that is not
+ * one path component; -ENAMETOOLONG when @buf is too small.
+ */
+int hugedma_pool_path(char *buf, size_t len, uint64_t page_size, int node,
+		      const char *counter);
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,6 +51,10 @@ const char *hugedma__sysfs_root(void);
 /* The same for /sys/kernel/config/hugedma/buffers. */
 void hugedma__set_configfs_root(const char *root);
 
+/* snprintf() that is -ENAMETOOLONG rather than cut short */
+int hugedma__path(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Read a whole file (sysfs binary attributes have no size): NUL-terminated. */
 int hugedma__read_file(const char *path, char **text, size_t *len);
 

@@ -33,7 +33,7 @@ const char *hugedma__sysfs_root(void)
 	return hugedma_root[0] ? hugedma_root : HUGEDMA_SYSFS_ROOT;
 }
 
-static int hugedma_path(char *buf, size_t len, const char *fmt, ...)
+int hugedma__path(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -193,7 +193,7 @@ HUGEDMA_EXPORT int hugedma_phys_addrs(struct hugedma *h, const uint64_t **addrs,
 		return -EINVAL;
 	pthread_mutex_lock(&h->lock);
 	if (!h->phys) {
-		ret = hugedma_path(path, sizeof(path), "%s/%s/phys_addrs", hugedma__sysfs_root(),
+		ret = hugedma__path(path, sizeof(path), "%s/%s/phys_addrs", hugedma__sysfs_root(),
 				   h->name);
 		if (!ret)
 			ret = hugedma__read_u64_lines(path, &vals, &nr);
@@ -238,9 +238,9 @@ int hugedma__parse_segments(const char *dir, struct hugedma_segment **segs, size
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	ret = hugedma_path(apath, sizeof(apath), "%s/dma_addrs", dir);
+	ret = hugedma__path(apath, sizeof(apath), "%s/dma_addrs", dir);
 	if (!ret)
-		ret = hugedma_path(lpath, sizeof(lpath), "%s/dma_lengths", dir);
+		ret = hugedma__path(lpath, sizeof(lpath), "%s/dma_lengths", dir);
 	if (ret)
 		return ret;
 	for (tries = 0; ; tries++) {
@@ -305,7 +305,7 @@ HUGEDMA_EXPORT int hugedma_bus_addrs(struct hugedma *h, const char *bdf,
 
 	if (!h || !segs || !n || !hugedma__component_valid(bdf))
 		return -EINVAL;
-	ret = hugedma_path(dir, sizeof(dir), "%s/%s/attachments/%s", hugedma__sysfs_root(),
+	ret = hugedma__path(dir, sizeof(dir), "%s/%s/attachments/%s", hugedma__sysfs_root(),
 			   h->name, bdf);
 	if (ret)
 		return ret;
