@@ -471,6 +471,45 @@ def test_save_restore_on_a_fresh_module_load(names, tmp_path):
     assert show_all_but_addresses() == before
 
 
+def restore_stdin(*args, text):
+    r = subprocess.run([str(TOOL), "--json", "restore", *args, "-"], input=text,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_show_json_restores_as_it_is(names):
+    """What show --json prints of a buffer, restore takes back (on standard input): a
+    destroyed buffer comes back as it was, and a live one is left unchanged."""
+    a, b = names(), names()
+    ok("create", a, "--size", "4M", "--page-size", "2M", "--node", "0")
+    ok("create", b, "--size", "2M", "--page-size", "2M")
+    ok("disable", b)
+    for n in (a, b):
+        before = stripped_show(n)
+        shown = ok("--json", "show", n).stdout
+        assert restore_stdin(text=shown)["actions"] == [{"action": "unchanged", "buffer": n}]
+        ok("destroy", n)
+        dry = restore_stdin("--dry-run", text=shown)
+        assert dry["dry_run"] and not (h.BUFFERS / n).exists()
+        out = restore_stdin(text=shown)
+        assert out["ok"] and not out["rolled_back"], out
+        assert stripped_show(n) == before
+
+
+def test_restore_refuses_what_show_says_it_cannot_take(names, tmp_path):
+    """A shown buffer whose "enable" and "enabled" disagree, or an imported one."""
+    a = names()
+    ok("create", a, "--size", "2M", "--page-size", "2M")
+    shown = js("show", a)
+    for change, where in (({"enable": False}, '"enable" and "enabled" disagree'),
+                          ({"source": "user", "configfs": False}, "an imported buffer")):
+        cfg = saved(tmp_path, {**shown, **change})
+        r = run("restore", "--dry-run", cfg)
+        assert r.returncode == 1 and f"{cfg}: buffers[0] ({a})" in r.stderr and \
+            where in r.stderr, r.stderr
+
+
 def test_restore_changes_a_disabled_buffer_to_match(names, tmp_path):
     a = names()
     ok("create", a, "--size", "2M", "--page-size", "2M")
@@ -692,6 +731,20 @@ def test_save_restore_with_attachments(names, bdf, tmp_path):
     assert {n: stripped_show(n) for n in (a, b)} == before
     again = js("restore", cfg)
     assert all(x["action"] == "unchanged" for x in again["actions"]), again
+
+
+@pytest.mark.edu
+def test_show_json_restores_attachments(names, bdf):
+    """show --json of a buffer with a mapped attachment restores to the same buffer."""
+    a = names()
+    ok("create", a, "--size", "4M", "--page-size", "2M")
+    ok("attach", a, bdf, "--direction", "to_device")
+    before = stripped_show(a)
+    shown = ok("--json", "show", a).stdout
+    ok("destroy", a)
+    out = restore_stdin(text=shown)
+    assert {"action": "attach", "buffer": a, "bdf": bdf} in out["actions"], out
+    assert stripped_show(a) == before
 
 
 @pytest.mark.edu

@@ -4,8 +4,10 @@
  *
  *   {"format": "hugedma-config/1", "buffers": [BUFFER, ...]}
  *
- * save writes each configfs buffer as saved_buffer_json() makes it; restore
- * takes that back.
+ * save writes each configfs buffer as saved_buffer_json() makes it.  restore
+ * takes that, and also a buffer as show --json prints it (its read-only keys
+ * ignored, "enabled" for "enable", kernel users' attachments skipped), in a
+ * file or alone: "show --json NAME | hugedmactl restore -" puts it back.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -214,27 +216,37 @@ static bool have_page_size(uint64_t bytes)
 	return hugedma_pool_get(bytes, -1, &p) != -ENOENT;
 }
 
-/* A boolean key; default @def.  -EINVAL for a value that is not a boolean. */
-static int get_bool(struct json_object *o, const char *key, bool def, bool *out)
+/*
+ * A boolean key that may also be spelt @alias (show's "enabled"); default @def.
+ * -EINVAL for a value that is not a boolean, -EDOM when the two disagree.
+ */
+static int get_bool(struct json_object *o, const char *key, const char *alias, bool def,
+		    bool *out)
 {
-	struct json_object *v;
+	struct json_object *v, *w;
+	bool has_v = json_object_object_get_ex(o, key, &v);
+	bool has_w = alias && json_object_object_get_ex(o, alias, &w);
 
 	*out = def;
-	if (!json_object_object_get_ex(o, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
+	if ((has_v && !json_object_is_type(v, json_type_boolean)) ||
+	    (has_w && !json_object_is_type(w, json_type_boolean)))
 		return -EINVAL;
-	*out = json_object_get_boolean(v);
+	if (has_v && has_w && json_object_get_boolean(v) != json_object_get_boolean(w))
+		return -EDOM;
+	if (has_v || has_w)
+		*out = json_object_get_boolean(has_v ? v : w);
 	return 0;
 }
 
 #define BAD(...) do { cfg_error(file, where, __VA_ARGS__); return 1; } while (0)
 
-/* One element of "attachments"; 1 (message printed) when bad. */
+/* One element of "attachments"; 1 (message printed) when bad, -1 to skip it. */
 static int load_attachment(const char *file, const char *where, struct json_object *ao,
 			   const struct rbuf *r, int k, struct ratt *a)
 {
-	static const char *const att_keys[] = { "bdf", "direction", "enable" };
+	/* bdf, direction, enable; the rest is what show prints beside them */
+	static const char *const att_keys[] = { "bdf", "direction", "enable", "configfs",
+						"state", "iommu", "nr_segments", "segments" };
 	struct json_object *v;
 	const char *key;
 
@@ -242,6 +254,9 @@ static int load_attachment(const char *file, const char *where, struct json_obje
 		BAD("must be an object");
 	if ((key = unknown_key(ao, att_keys, ARRAY_LEN(att_keys))))
 		BAD("unknown key '%s'", key);
+	if (json_object_object_get_ex(ao, "configfs", &v) &&
+	    json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v))
+		return -1;	/* a kernel user's (show): not configuration */
 	if (!json_object_object_get_ex(ao, "bdf", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    !bdf_syntax_ok(json_object_get_string(v)))
@@ -260,7 +275,7 @@ static int load_attachment(const char *file, const char *where, struct json_obje
 			BAD("\"direction\" must be bidirectional, to_device or from_device");
 		snprintf(a->direction, sizeof(a->direction), "%s", d);
 	}
-	if (get_bool(ao, "enable", true, &a->enable))
+	if (get_bool(ao, "enable", NULL, true, &a->enable))
 		BAD("\"enable\" must be true or false");
 	if (a->enable && !r->enable)
 		BAD("an enabled attachment needs an enabled buffer");
@@ -270,12 +285,16 @@ static int load_attachment(const char *file, const char *where, struct json_obje
 /* One element of "buffers" (@i), checked against those before it. 0 or 1. */
 static int load_buffer(const char *file, struct json_object *bo, struct rbuf *rb, int i)
 {
+	/* save's keys; then the read-only ones that show prints beside them */
 	static const char *const buf_keys[] = { "name", "size", "page_size", "numa_node",
-						"enable", "attachments" };
+						"enable", "attachments", "enabled", "source",
+						"configfs", "state", "nr_pages", "pages_node",
+						"phys_addrs", "users" };
 	struct json_object *v, *atts;
 	struct rbuf *r = &rb[i];
 	const char *key;
 	char where[128];
+	int ret;
 
 	snprintf(where, sizeof(where), "buffers[%d]", i);
 	if (!json_object_is_type(bo, json_type_object))
@@ -291,6 +310,13 @@ static int load_buffer(const char *file, struct json_object *bo, struct rbuf *rb
 	for (int k = 0; k < i; k++)
 		if (!strcmp(rb[k].name, r->name))
 			BAD("duplicate buffer name '%s' (also buffers[%d])", r->name, k);
+	snprintf(where, sizeof(where), "buffers[%d] (%s)", i, r->name);
+	if ((json_object_object_get_ex(bo, "configfs", &v) &&
+	     json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)) ||
+	    (json_object_object_get_ex(bo, "source", &v) &&
+	     json_object_is_type(v, json_type_string) &&
+	     strcmp(json_object_get_string(v), "pool")))
+		BAD("an imported buffer cannot be restored");
 	snprintf(where, sizeof(where), "buffers[%d] (%s).page_size", i, r->name);
 	r->page_bytes = SZ_1G;
 	if (json_object_object_get_ex(bo, "page_size", &v)) {
@@ -320,7 +346,10 @@ static int load_buffer(const char *file, struct json_object *bo, struct rbuf *rb
 	}
 	snprintf(r->node, sizeof(r->node), "%d", r->numa_node);
 	snprintf(where, sizeof(where), "buffers[%d] (%s).enable", i, r->name);
-	if (get_bool(bo, "enable", true, &r->enable))
+	ret = get_bool(bo, "enable", "enabled", true, &r->enable);
+	if (ret == -EDOM)
+		BAD("\"enable\" and \"enabled\" disagree");
+	if (ret)
 		BAD("must be true or false");
 	snprintf(where, sizeof(where), "buffers[%d] (%s).attachments", i, r->name);
 	if (!json_object_object_get_ex(bo, "attachments", &atts))
@@ -332,10 +361,12 @@ static int load_buffer(const char *file, struct json_object *bo, struct rbuf *rb
 		BAD("out of memory");
 	for (size_t k = 0; k < json_object_array_length(atts); k++) {
 		snprintf(where, sizeof(where), "buffers[%d] (%s).attachments[%zu]", i, r->name, k);
-		if (load_attachment(file, where, json_object_array_get_idx(atts, k), r, r->natt,
-				    &r->att[r->natt]))
-			return 1;
-		r->natt++;
+		ret = load_attachment(file, where, json_object_array_get_idx(atts, k), r, r->natt,
+				      &r->att[r->natt]);
+		if (ret > 0)
+			return ret;
+		if (!ret)
+			r->natt++;
 	}
 	return 0;
 }
@@ -386,7 +417,11 @@ static struct json_object *parse_file(const char *file)
 	return root;
 }
 
-/* Parse and check FILE. Returns 0 or 1 (message printed); the buffers on success. */
+/*
+ * Parse and check FILE: a configuration, or one buffer alone (an object with
+ * a "name" and no "format", as show --json prints it).  Returns 0 or 1
+ * (message printed); the buffers on success.
+ */
 static int load_config(const char *file, struct rbuf **out, int *nout)
 {
 	static const char *const top_keys[] = { "format", "buffers" };
@@ -402,7 +437,11 @@ static int load_config(const char *file, struct rbuf **out, int *nout)
 		cfg_error(file, where, "must be an object");
 		goto out;
 	}
-	if ((key = unknown_key(root, top_keys, ARRAY_LEN(top_keys)))) {
+	if (!json_object_object_get_ex(root, "format", NULL) &&
+	    json_object_object_get_ex(root, "name", NULL)) {
+		bufs = json_object_new_array();
+		json_object_array_add(bufs, json_object_get(root));
+	} else if ((key = unknown_key(root, top_keys, ARRAY_LEN(top_keys)))) {
 		cfg_error(file, where, "unknown key '%s'", key);
 		goto out;
 	} else if (!json_object_object_get_ex(root, "format", &v) ||

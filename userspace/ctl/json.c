@@ -3,7 +3,8 @@
  * hugedmactl: the JSON it prints, built here and nowhere else.
  *
  * show --json prints buffer_json() with the buffer's addresses, attachments
- * and users; save prints saved_buffer_json(), the shape restore takes.
+ * and users; save prints saved_buffer_json().  restore takes either shape for
+ * a buffer (config.c), so what hugedmactl lists, it can take back.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>

@@ -109,10 +109,10 @@ int one_name(int argc, char **argv, const char *cmd, int nargs)
 	return 0;
 }
 
-/* A whole file: malloc'd, NUL-terminated. 0 or -errno. */
+/* A whole file ("-": standard input): malloc'd, NUL-terminated. 0 or -errno. */
 int read_text(const char *path, char **text)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	size_t cap = 0;
 	char *buf = NULL;
 	int err = 0;
@@ -128,7 +128,8 @@ int read_text(const char *path, char **text)
 			err = buf ? 0 : -ENOMEM;
 		}
 	}
-	fclose(f);
+	if (f != stdin)
+		fclose(f);
 	if (err) {
 		free(buf);
 		return err;
