@@ -24,7 +24,6 @@ pytestmark = pytest.mark.userspace
 
 TOOL = h.REPO / "userspace" / "hugedmactl"
 LOCK = pathlib.Path("/run/hugedma/hugedmactl.lock")
-EDU_ID = ("0x1234", "0x11e8")
 
 
 def run(*args, timeout=120):
@@ -616,15 +615,6 @@ def test_restore_unreadable_file(tmp_path):
 
 # ---------------------------------------------------------------- attachments (edu)
 
-def edu_bdf():
-    for d in pathlib.Path("/sys/bus/pci/devices").iterdir():
-        if (h.read(d / "vendor").strip(), h.read(d / "device").strip()) == EDU_ID:
-            return d.name
-    return None
-
-
-EDU_KO = pathlib.Path(os.environ.get("HUGEDMA_EDU_KO",
-                                     h.REPO / "tests" / "drivers" / "hugedma_edu.ko"))
 
 
 @pytest.fixture(scope="module")
@@ -633,7 +623,7 @@ def edu_driver():
     h.load()
     loaded = pathlib.Path("/sys/module/hugedma_edu").exists()
     if not loaded:
-        subprocess.run(["insmod", str(EDU_KO)], check=True)
+        subprocess.run(["insmod", str(h.EDU_KO)], check=True)
     yield
     if not loaded:
         subprocess.run(["rmmod", "hugedma_edu"], check=True)
@@ -641,7 +631,7 @@ def edu_driver():
 
 @pytest.fixture
 def bdf(edu_driver):
-    b = edu_bdf()
+    b = h.edu_bdf()
     assert b, "no edu device: run in a guest started with tests/vm/run --edu"
     return b
 
