@@ -8,7 +8,6 @@ import fcntl
 import mmap
 import os
 import resource
-import signal
 import stat
 
 import pytest
