@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libhugedma: a buffer's character device /dev/hugedma/NAME: open, describe,
  * map.  The module does the checking too; the library checks first so that

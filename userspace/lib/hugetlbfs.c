@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libhugedma-hugetlbfs: huge pages from libhugetlbfs' get_huge_pages(),
  * imported through libhugedma.  The only object that links libhugetlbfs.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libhugedma internals: the handles' layout and the sysfs parsers.  Not
  * installed.  Every symbol here is hidden from the shared objects (the
