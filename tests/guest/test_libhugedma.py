@@ -62,17 +62,21 @@ def name(tag):
 
 def test_exported_symbols_and_sonames():
     """Only the version scripts' symbols are exported, under their versions."""
-    for lib, script, version in (("libhugedma", "libhugedma.map", "HUGEDMA_0.1"),
-                                 ("libhugedma-hugetlbfs", "libhugedma-hugetlbfs.map",
-                                  "HUGEDMA_HUGETLBFS_0.1")):
+    for lib, script, first in (("libhugedma", "libhugedma.map", "HUGEDMA_0.1"),
+                               ("libhugedma-hugetlbfs", "libhugedma-hugetlbfs.map",
+                                "HUGEDMA_HUGETLBFS_0.1")):
         so = LIB / f"{lib}.so.0.1.0"
         assert os.readlink(LIB / f"{lib}.so.0") == f"{lib}.so.0.1.0"
-        listed = set(re.findall(r"^\s+(hugedma_\w+);", (LIB / script).read_text(), re.M))
+        # each version node of the script, with the symbols it adds
+        nodes = re.findall(r"^([\w.]+)\s*\{(.*?)\}", (LIB / script).read_text(), re.M | re.S)
+        assert nodes and nodes[0][0] == first, nodes
+        listed = {f"{sym}@@{version}" for version, body in nodes
+                  for sym in re.findall(r"^\s+(hugedma_\w+);", body, re.M)}
         nm = subprocess.run(["nm", "-D", "--defined-only", str(so)], capture_output=True,
                             text=True, check=True).stdout.split("\n")
         exported = {ln.split()[2] for ln in nm if len(ln.split()) == 3 and
                     ln.split()[1] in "TDBRVW"}
-        assert exported == {f"{s}@@{version}" for s in listed}, exported
+        assert exported == listed, exported ^ listed
         dyn = subprocess.run(["readelf", "-d", str(so)], capture_output=True, text=True,
                              check=True).stdout
         assert f"Library soname: [{lib}.so.0]" in dyn

@@ -578,3 +578,90 @@ HUGEDMA_EXPORT int hugedma_pool_get(uint64_t page_size, int node, struct hugedma
 	*out = p;
 	return 0;
 }
+
+HUGEDMA_EXPORT int hugedma_pool_set(uint64_t page_size, int node, uint64_t count,
+				    uint64_t *obtained)
+{
+	struct hugedma_pool p;
+	char path[PATH_MAX], val[32];
+	ssize_t n;
+	int fd, ret;
+
+	ret = hugedma_pool_path(path, sizeof(path), page_size, node, "nr_hugepages");
+	if (ret)
+		return ret;
+	if (!hugedma_exists(path))
+		return hugedma_failed(path, -ENOENT);
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)count);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hugedma_failed(path, -errno);
+	/* the kernel takes what it can get and returns success: read back */
+	n = write(fd, val, strlen(val));
+	ret = n < 0 ? -errno : 0;
+	close(fd);
+	if (ret)
+		return hugedma_failed(path, ret);
+	ret = hugedma_pool_get(page_size, node, &p);
+	if (!ret && obtained)
+		*obtained = p.total;
+	return ret;
+}
+
+/* ------------------------------------------------------------ PCI devices */
+
+#define HUGEDMA_PCI_DIR "/sys/bus/pci/devices"
+
+/* the last path component of the symbolic link @dir/@link, or "" when there is none */
+static void hugedma_link_name(const char *dir, const char *link, char *out, size_t len)
+{
+	char path[PATH_MAX + NAME_MAX + 2], target[PATH_MAX];
+	const char *slash, *name;
+	ssize_t n;
+	size_t l;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, link);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	slash = strrchr(target, '/');
+	name = slash ? slash + 1 : target;
+	l = strlen(name);
+	if (l < len)	/* a name that does not fit is no name */
+		memcpy(out, name, l + 1);
+}
+
+HUGEDMA_EXPORT int hugedma_device_describe(const char *bdf, struct hugedma_device_desc *desc)
+{
+	struct hugedma_device_desc d = { .numa_node = -1 };
+	char dir[PATH_MAX], grp[PATH_MAX + 16];
+	long long v;
+	int ret;
+
+	if (!bdf || !desc || !hugedma__component_valid(bdf))
+		return -EINVAL;
+	ret = hugedma__path(dir, sizeof(dir), "%s/%s", HUGEDMA_PCI_DIR, bdf);
+	if (ret)
+		return ret;
+	if (!hugedma_exists(dir))
+		return hugedma_failed(dir, -ENOENT);
+	snprintf(d.bdf, sizeof(d.bdf), "%s", bdf);
+	hugedma_link_name(dir, "driver", d.driver, sizeof(d.driver));
+	if (!hugedma_read_num(dir, "numa_node", &v))
+		d.numa_node = v < 0 ? -1 : (int)v;
+	if (!hugedma_read_num(dir, "dma_mask_bits", &v))
+		d.dma_mask_bits = (int)v;
+	if (!hugedma_read_num(dir, "consistent_dma_mask_bits", &v))
+		d.coherent_dma_mask_bits = (int)v;
+	hugedma_link_name(dir, "iommu_group", d.iommu_group, sizeof(d.iommu_group));
+	if (d.iommu_group[0]) {
+		snprintf(grp, sizeof(grp), "%s/iommu_group", dir);
+		/* "DMA", "DMA-FQ" (lazy invalidation), "identity"; absent before 5.11 */
+		if (hugedma_read_attr(grp, "type", d.iommu_type, sizeof(d.iommu_type)))
+			d.iommu_type[0] = '\0';
+	}
+	*desc = d;
+	return 0;
+}

@@ -511,6 +511,56 @@ int hugedma_pool_get(uint64_t page_size, int node, struct hugedma_pool *pool);
 int hugedma_pool_path(char *buf, size_t len, uint64_t page_size, int node,
 		      const char *counter);
 
+/**
+ * hugedma_pool_set() - grow or shrink the hugetlb pool of one page size
+ * @page_size: bytes per page (1 GB or 2 MB)
+ * @node: a node, or -1 for the pool as a whole (the kernel spreads it)
+ * @count: the number of pages the pool should hold
+ * @obtained: when not NULL, the pool's size after the change
+ *
+ * Writes nr_hugepages as hugeadm(8) does.  The kernel takes the pages it can
+ * find and reports success, so *@obtained may be less than @count (memory
+ * short or fragmented); and it never frees pages in use, so it may be more.
+ * The caller refuses to shrink below what buffers hold.  Needs root.
+ *
+ * Return: 0; -ENOENT when the kernel has no such page size or node; -EINVAL
+ * for a page size below 1 KiB or a node below -1; or the write's error.
+ */
+int hugedma_pool_set(uint64_t page_size, int node, uint64_t count, uint64_t *obtained);
+
+/**
+ * struct hugedma_device_desc - what sysfs says of a PCI device, for DMA
+ * @bdf: its name, as 0000:03:00.0
+ * @driver: the bound driver's name, or "" when none is bound
+ * @numa_node: its node, -1 when the platform reports none
+ * @dma_mask_bits: width of its streaming DMA mask (PCI's default 32 until a
+ *	driver sets it)
+ * @coherent_dma_mask_bits: width of its coherent DMA mask
+ * @iommu_group: its IOMMU group's number, or "" when no IOMMU translates for it
+ * @iommu_type: the group's domain type: "DMA" (strict invalidation), "DMA-FQ"
+ *	(lazy), "identity" (passthrough), "blocked"; "" when unknown (no group,
+ *	or a kernel before 5.11)
+ */
+struct hugedma_device_desc {
+	char bdf[64];
+	char driver[64];
+	int numa_node;
+	int dma_mask_bits;
+	int coherent_dma_mask_bits;
+	char iommu_group[32];
+	char iommu_type[32];
+};
+
+/**
+ * hugedma_device_describe() - describe a PCI device as a DMA consumer
+ * @bdf: the device's name under /sys/bus/pci/devices
+ * @desc: filled on success
+ *
+ * Return: 0; -ENOENT when there is no such device; -EINVAL for a name that is
+ * not one path component.
+ */
+int hugedma_device_describe(const char *bdf, struct hugedma_device_desc *desc);
+
 #ifdef __cplusplus
 }
 #endif
