@@ -107,6 +107,31 @@ def stripped_show(name):
     ["restore", "--frob", "f"],
     ["save", "a", "b"],
     ["show", "a/b"],
+    ["clear", "extra"],
+    ["clear", "--force"],
+    ["check", "extra"],
+    ["help", "nosuch"],
+    ["help", "save", "restore"],
+    ["--version", "extra"],
+    ["restore", "--replace"],                       # no FILE
+    ["save", "--backups"],
+    ["save", "--backups", "x", "f"],
+    ["save", "--backups", "-1", "f"],
+    ["save", "--backups", "100", "f"],
+    ["pool", "extra"],
+    ["pool", "set"],
+    ["pool", "set", "1G"],
+    ["pool", "set", "3G", "1"],
+    ["pool", "set", "2M", "x"],
+    ["pool", "set", "2M", "-1"],
+    ["pool", "set", "2M", "1k"],
+    ["pool", "set", "2M", "0x10"],
+    ["pool", "set", "2M", "0:"],
+    ["pool", "set", "2M", ":1"],
+    ["pool", "set", "2M", "a:1"],
+    ["pool", "set", "2M", "4096:1"],                # no such node
+    ["pool", "set", "2M", "0:1", "0:2"],            # a node twice
+    ["pool", "set", "2M", "1", "0:1"],              # the whole pool and a node
 ])
 def test_usage_errors_exit_2(args):
     r = run(*args)
@@ -118,6 +143,21 @@ def test_usage_errors_exit_2(args):
 def test_help_exits_0():
     r = run("--help")
     assert r.returncode == 0 and "restore" in r.stdout
+
+
+def test_version_is_the_package_version():
+    want = next(ln.split('"')[1] for ln in (h.REPO / "dkms.conf").read_text().splitlines()
+                if ln.startswith("PACKAGE_VERSION="))
+    assert ok("--version").stdout == f"hugedmactl {want}\n"
+
+
+@pytest.mark.parametrize("cmd", ["create", "clear", "pool", "save", "restore", "check",
+                                 "help"])
+def test_help_command_and_command_help_agree(cmd):
+    r = ok("help", cmd)
+    assert r.stdout.startswith(f"usage: hugedmactl [--json] {cmd}")
+    assert "hugedmactl(8)" in r.stdout
+    assert ok(cmd, "--help").stdout == r.stdout      # COMMAND --help, nothing done
 
 
 # ---------------------------------------------------------------- create, show, list, destroy
@@ -298,7 +338,9 @@ def test_not_root_is_explained(names):
 
 @pytest.mark.parametrize("args", [["destroy", "{b}"], ["enable", "{b}"], ["disable", "{b}"],
                                   ["attach", "{b}", "0000:00:00.0"],
-                                  ["detach", "{b}", "0000:00:00.0"], ["restore", "{cfg}"]])
+                                  ["detach", "{b}", "0000:00:00.0"], ["restore", "{cfg}"],
+                                  ["restore", "--replace", "{cfg}"], ["clear"],
+                                  ["pool", "set", "2M", "1"]])
 def test_every_change_as_non_root_says_root_is_needed(mkbuf, tmp_path, args):
     """Each command that changes something, refused before it touches anything."""
     b = mkbuf(size="2M", page_size="2M")
@@ -341,6 +383,78 @@ def test_pool(mkbuf):
     human = ok("pool").stdout
     assert human.splitlines()[0].split() == ["PAGE", "NODE", "TOTAL", "FREE", "RESV",
                                              "SURPLUS", "HUGEDMA"]
+
+
+def nr2m():
+    return h.pool(h.SZ_2M)["nr_hugepages"]
+
+
+@pytest.fixture
+def pool2m_kept():
+    """The 2 MB pool's size, put back node by node after the test whatever it did."""
+    nr = nr2m()
+    per_node = {n: h.node_pool(n, h.SZ_2M)["nr_hugepages"] for n in h.node_ids()}
+    yield nr
+    for n, count in per_node.items():
+        h.write(h.NODES / f"node{n}" / "hugepages" / h.PAGE_DIRS[h.SZ_2M] / "nr_hugepages",
+                str(count))
+    assert nr2m() == nr
+
+
+def test_pool_set_grows_and_shrinks(pool2m_kept):
+    nr = pool2m_kept
+    out = js("pool", "set", "2M", nr + 4)
+    assert out == {"page_size": h.SZ_2M, "ok": True,
+                   "pools": [{"node": -1, "requested": nr + 4, "obtained": nr + 4}]}
+    assert nr2m() == nr + 4
+    r = ok("pool", "set", "2M", nr)
+    assert r.stdout == f"2M all nodes: {nr} pages\n"
+    node = h.node_ids()[0]
+    on_node = h.node_pool(node, h.SZ_2M)["nr_hugepages"]
+    out = js("pool", "set", "2M", f"{node}:{on_node + 2}")
+    assert out["pools"] == [{"node": node, "requested": on_node + 2, "obtained": on_node + 2}]
+    assert h.node_pool(node, h.SZ_2M)["nr_hugepages"] == on_node + 2
+    assert nr2m() == nr + 2
+
+
+def test_pool_set_never_below_what_buffers_hold(names, pool2m_kept):
+    a = names()
+    ok("create", a, "--size", "8M", "--page-size", "2M")
+    held = 4
+    free = free2m()
+    nr = pool2m_kept
+    used_by_others = nr - free - held
+    r = run("pool", "set", "2M", held - 1)
+    assert r.returncode == 1
+    assert f"hugedma's buffers hold {held} 2M pages; the pool cannot shrink to {held - 1}" \
+        in r.stderr
+    node = json.loads(ok("--json", "show", a).stdout)["pages_node"]
+    r = run("pool", "set", "2M", f"{node}:0")
+    assert r.returncode == 1 and f"on node {node}" in r.stderr, r.stderr
+    assert nr2m() == nr and free2m() == free                     # nothing changed
+    # exactly what is held and used: allowed, and the pool keeps its used pages
+    r = ok("pool", "set", "2M", held + used_by_others)
+    assert nr2m() == held + used_by_others and free2m() == 0
+
+
+def test_pool_set_reports_pages_it_cannot_free(pool2m_kept):
+    """Pages in use by a hugetlb mapping (not hugedma's) cannot be freed: the pool
+    keeps them, and pool set says so with both numbers and exit status 1."""
+    import mmap
+    nr = pool2m_kept
+    used = nr - free2m()
+    m = mmap.mmap(-1, 4 * h.SZ_2M, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS |
+                  h.MAP_HUGETLB | (21 << h.MAP_HUGE_SHIFT))
+    try:
+        for off in range(0, 4 * h.SZ_2M, h.SZ_2M):
+            m[off] = 1                                             # fault each page in
+        r = run("--json", "pool", "set", "2M", used)
+        assert r.returncode == 1
+        assert f"asked for {used} pages, the pool keeps {used + 4}" in r.stderr, r.stderr
+        out = json.loads(r.stdout)
+        assert out["ok"] is False and out["pools"][0]["obtained"] == used + 4
+    finally:
+        m.close()
 
 
 # ---------------------------------------------------------------- concurrency
@@ -613,6 +727,200 @@ def test_restore_unreadable_file(tmp_path):
     assert r.returncode == 1 and "Is a directory" in r.stderr
 
 
+def test_save_keeps_rotated_backups(names, tmp_path):
+    a = names()
+    cfg = tmp_path / "config.json"
+    versions = []
+    for size in ("2M", "4M", "6M", "8M", "10M"):
+        if (h.BUFFERS / a).exists():
+            ok("destroy", a)
+        ok("create", a, "--size", size, "--page-size", "2M")
+        ok("save", cfg)
+        versions.append(cfg.read_text())
+    assert cfg.read_text() == versions[-1]
+    # the default keeps three: the newest replaced file is .1
+    for k in (1, 2, 3):
+        assert (tmp_path / f"config.json.{k}").read_text() == versions[-1 - k]
+    assert not (tmp_path / "config.json.4").exists()
+    # the same configuration again: neither the file nor the backups move
+    ok("save", cfg)
+    assert (tmp_path / "config.json.1").read_text() == versions[-2]
+    # --backups 1 keeps one (older ones are left as they are), 0 keeps none
+    ok("destroy", a)
+    ok("create", a, "--size", "12M", "--page-size", "2M")
+    ok("save", "--backups", "1", cfg)
+    assert (tmp_path / "config.json.1").read_text() == versions[-1]
+    other = tmp_path / "other.json"
+    ok("save", "--backups", "0", other)
+    ok("destroy", a)
+    ok("save", "--backups", "0", other)
+    assert not (tmp_path / "other.json.1").exists()
+
+
+@pytest.mark.parametrize("where", ["nosuchdir/config.json", "/proc/hugedma-config.json"])
+def test_save_to_a_file_that_cannot_be_written(names, tmp_path, where):
+    path = tmp_path / where if not where.startswith("/") else pathlib.Path(where)
+    r = run("save", path)
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"hugedmactl: {path}"), r.stderr
+    assert not path.exists()
+
+
+def only_ours(*mine):
+    """clear and restore --replace act on every configfs buffer: the test runs alone."""
+    others = {p.name for p in h.BUFFERS.iterdir()} - set(mine)
+    assert not others, f"buffers not made by this test exist: {sorted(others)}"
+
+
+def test_clear_refuses_while_in_use_then_removes_all(names):
+    a, b = names(), names()
+    only_ours()
+    free = free2m()
+    ok("create", a, "--size", "4M", "--page-size", "2M")
+    ok("create", b, "--size", "2M", "--page-size", "2M")
+    ok("disable", b)
+    fd = os.open(f"/dev/hugedma/{a}", os.O_RDWR)
+    try:
+        r = run("clear")
+        assert r.returncode == 1
+        assert f"clear: {a} is in use: pid {os.getpid()} (python3)" in r.stderr, r.stderr
+        assert "nothing was removed" in r.stderr
+        assert (h.BUFFERS / a).exists() and (h.BUFFERS / b).exists()
+        assert free2m() == free - 2
+    finally:
+        os.close(fd)
+    out = js("clear", "--dry-run")
+    assert out["dry_run"] is True and out["ok"] is True
+    assert sorted(x["buffer"] for x in out["actions"]) == sorted([a, b])
+    assert (h.BUFFERS / a).exists() and free2m() == free - 2
+    r = ok("clear")
+    assert f"destroy {a}" in r.stdout and f"destroy {b}" in r.stdout, r.stdout
+    assert not (h.BUFFERS / a).exists() and not (h.BUFFERS / b).exists()
+    assert free2m() == free
+    assert js("clear") == {"ok": True, "actions": [], "rolled_back": []}
+
+
+def test_provision_stop_clears_when_asked(names, tmp_path):
+    a = names()
+    only_ours()
+    cfg = tmp_path / "config.json"
+    ok("create", a, "--size", "2M", "--page-size", "2M")
+    defaults = tmp_path / "default-hugedma"
+    defaults.write_text(f"HUGEDMA_CONFIG={cfg}\nHUGEDMA_SAVE_ON_STOP=yes\n"
+                        "HUGEDMA_CLEAR_ON_STOP=yes\n")
+    env = {**os.environ, "HUGEDMA_DEFAULTS": str(defaults), "HUGEDMACTL": str(TOOL),
+           "MODPROBE": "/bin/false"}
+    r = subprocess.run(["/bin/sh", str(PROVISION), "stop"], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert a in [b["name"] for b in json.loads(cfg.read_text())["buffers"]]   # saved first
+    assert not (h.BUFFERS / a).exists()                                       # then cleared
+
+
+def test_restore_replace_removes_what_the_file_lacks(names, tmp_path):
+    keep, drop, new = names(), names(), names()
+    only_ours()
+    ok("create", keep, "--size", "2M", "--page-size", "2M")
+    ok("create", drop, "--size", "4M", "--page-size", "2M")
+    free = free2m()
+    cfg = saved(tmp_path, {"format": "hugedma-config/1", "buffers": [
+        {"name": keep, "size": h.SZ_2M, "page_size": h.SZ_2M},
+        {"name": new, "size": 2 * h.SZ_2M, "page_size": h.SZ_2M}]})
+    out = js("restore", "--dry-run", "--replace", cfg)
+    assert [(x["action"], x["buffer"]) for x in out["actions"]] == [
+        ("destroy", drop), ("unchanged", keep), ("create", new), ("enable", new)]
+    assert (h.BUFFERS / drop).exists() and free2m() == free
+    # without --replace the buffer the file lacks stays
+    assert "destroy" not in ok("restore", "--dry-run", cfg).stdout
+    # the pool check counts the pages the removal frees: 2 free pages would do
+    r = ok("restore", "--replace", cfg)
+    assert f"destroy {drop}" in r.stdout and f"create {new}" in r.stdout, r.stdout
+    assert sorted(p.name for p in h.BUFFERS.iterdir()) == sorted([keep, new])
+    assert free2m() == free + 2 - 2
+    assert "unchanged" in ok("restore", "--replace", cfg).stdout     # again: nothing to do
+
+
+def test_restore_replace_refuses_to_remove_a_buffer_in_use(names, tmp_path):
+    keep, busy = names(), names()
+    only_ours()
+    ok("create", keep, "--size", "2M", "--page-size", "2M")
+    ok("create", busy, "--size", "2M", "--page-size", "2M")
+    free = free2m()
+    cfg = saved(tmp_path, {"format": "hugedma-config/1", "buffers": [
+        {"name": keep, "size": h.SZ_2M, "page_size": h.SZ_2M}]})
+    fd = os.open(f"/dev/hugedma/{busy}", os.O_RDWR)
+    try:
+        for dry in (["--dry-run"], []):
+            r = run("restore", "--replace", *dry, cfg)
+            assert r.returncode == 1
+            assert f"{busy}: not in the file, and in use (pid {os.getpid()}" in r.stderr, r.stderr
+            assert (h.BUFFERS / busy).exists() and free2m() == free
+    finally:
+        os.close(fd)
+
+
+def test_failed_restore_replace_puts_back_what_it_removed(names, tmp_path):
+    """The removal succeeds, then the kernel refuses a size: the removed buffer is
+    made, configured and enabled again, on its node, with its pages."""
+    drop, a, bad = names(), names(), names()
+    only_ours()
+    node = h.node_ids()[0]
+    ok("create", drop, "--size", "6M", "--page-size", "2M", "--node", node)
+    before = stripped_show(drop)
+    free = free2m()
+    cfg = saved(tmp_path, {"format": "hugedma-config/1", "buffers": [
+        {"name": a, "size": h.SZ_2M, "page_size": h.SZ_2M},
+        {"name": bad, "size": "1024T", "page_size": h.SZ_2M, "enable": False}]})
+    r = run("--json", "restore", "--replace", cfg)
+    assert r.returncode == 1
+    out = json.loads(r.stdout)
+    assert out["actions"][:2] == [{"action": "disable", "buffer": drop},
+                                  {"action": "destroy", "buffer": drop}], out["actions"]
+    assert all(u["ok"] for u in out["rolled_back"]), out["rolled_back"]
+    assert "mkdir" in [u["action"] for u in out["rolled_back"]]
+    assert not (h.BUFFERS / a).exists() and not (h.BUFFERS / bad).exists()
+    assert stripped_show(drop) == before
+    assert free2m() == free
+
+
+def test_check_reports_a_working_machine(names):
+    a = names()
+    ok("create", a, "--size", "2M", "--page-size", "2M")
+    r = run("check")
+    out = json.loads(run("--json", "check").stdout)
+    levels = {(c["check"], c["level"]) for c in out["checks"]}
+    assert {("module", "ok"), ("configfs", "ok"), ("buffer", "ok")} <= levels, levels
+    assert ("pool", "ok") in levels
+    assert any(c["check"] == "iommu" for c in out["checks"])
+    assert any(c["check"] == "buffer" and c["detail"].startswith(f"{a}: enabled, 1 pages")
+               for c in out["checks"]), out["checks"]
+    assert r.returncode == (1 if out["problems"] else 0)
+    assert out["ok"] is (out["problems"] == 0)
+    assert r.stdout.endswith(f"{out['problems']} problem(s)\n")
+    if not pathlib.Path("/etc/hugedma/group-access").exists():
+        assert out["problems"] == 0 and r.returncode == 0, r.stdout
+
+
+def test_check_finds_group_access_that_cannot_work(names):
+    """Group access asked for, while the node is not the group's (no udev here, or
+    no group at all): a problem, exit status 1."""
+    a = names()
+    ok("create", a, "--size", "2M", "--page-size", "2M")
+    flag = pathlib.Path("/etc/hugedma/group-access")
+    assert not flag.exists()
+    made_dir = not flag.parent.exists()
+    flag.parent.mkdir(exist_ok=True)
+    flag.touch()
+    try:
+        r = run("check")
+        assert r.returncode == 1
+        assert any(ln.startswith("problem  access") for ln in r.stdout.splitlines()), r.stdout
+    finally:
+        flag.unlink()
+        if made_dir:
+            flag.parent.rmdir()
+
+
 # ---------------------------------------------------------------- attachments (edu)
 
 
@@ -749,6 +1057,21 @@ def test_failed_restore_unmaps_what_it_mapped(names, bdf, tmp_path):
     assert r.returncode == 1 and "size: Numerical result out of range" in r.stderr
     assert not (h.BUFFERS / a).exists() and not (h.BUFFERS / c).exists()
     assert free2m() == free
+
+
+@pytest.mark.edu
+def test_restore_replace_detaches_what_the_file_lacks(names, bdf, tmp_path):
+    a = names()
+    only_ours(a)
+    ok("create", a, "--size", "4M", "--page-size", "2M")
+    ok("attach", a, bdf)
+    cfg = saved(tmp_path, {"format": "hugedma-config/1", "buffers": [
+        {"name": a, "size": 2 * h.SZ_2M, "page_size": h.SZ_2M, "attachments": []}]})
+    assert (h.BUFFERS / a / "attachments" / bdf).exists()
+    r = ok("restore", "--replace", cfg)
+    assert f"detach {a} {bdf}" in r.stdout, r.stdout
+    assert not (h.BUFFERS / a / "attachments" / bdf).exists()
+    assert h.read(h.BUFFERS / a / "state").strip() == "enabled"
 
 
 # ---------------------------------------------------------------- boot-time provisioning

@@ -52,22 +52,35 @@ def complete(line, sysroot, files_in=None):
     return sorted(x for x in r.stdout.split("\n") if x)
 
 
-CMDS = ["attach", "create", "destroy", "detach", "disable", "enable", "list", "pool",
-        "restore", "save", "show"]
+CMDS = ["attach", "check", "clear", "create", "destroy", "detach", "disable", "enable",
+        "help", "list", "pool", "restore", "save", "show"]
 
 
 @pytest.mark.parametrize("line, want", [
-    ("hugedmactl ", CMDS + ["--help", "--json"]),
+    ("hugedmactl ", CMDS + ["--help", "--json", "--version"]),
     ("hugedmactl d", ["destroy", "detach", "disable"]),
+    ("hugedmactl c", ["check", "clear", "create"]),
+    ("hugedmactl help ", CMDS),
+    ("hugedmactl help re", ["restore"]),
+    ("hugedmactl help restore ", []),
+    ("hugedmactl clear -", ["--dry-run", "--json"]),
+    ("hugedmactl check ", []),
+    ("hugedmactl pool s", ["set"]),
+    ("hugedmactl pool set ", ["1G", "2M"]),
+    ("hugedmactl pool set 1G ", ["0:", "1:"]),
+    ("hugedmactl pool set 1G 0:2 ", ["0:", "1:"]),
+    ("hugedmactl pool set 1G 0:", []),
+    ("hugedmactl save -", ["--backups", "--json"]),
+    ("hugedmactl save --backups ", []),
     ("hugedmactl --json s", ["save", "show"]),
-    ("hugedmactl -", ["--help", "--json"]),
+    ("hugedmactl -", ["--help", "--json", "--version"]),
     ("hugedmactl destroy ", ["dma0", "dma1", "rx-ring"]),
     ("hugedmactl enable d", ["dma0", "dma1"]),
     ("hugedmactl --json disable r", ["rx-ring"]),
     ("hugedmactl show ", ["dma0", "dma1", "imported0", "rx-ring"]),
     ("hugedmactl show dma0 ", []),
     ("hugedmactl list ", []),
-    ("hugedmactl pool ", []),
+    ("hugedmactl pool ", ["set"]),
     ("hugedmactl create ", []),
     ("hugedmactl create x -", ["--json", "--node", "--page-size", "--size"]),
     ("hugedmactl create x --size ", []),
@@ -89,7 +102,7 @@ CMDS = ["attach", "create", "destroy", "detach", "disable", "enable", "list", "p
     ("hugedmactl detach dma1 ", []),
     ("hugedmactl detach nosuch ", []),
     ("hugedmactl detach ../.. ", []),
-    ("hugedmactl restore -", ["--dry-run", "--json"]),
+    ("hugedmactl restore -", ["--dry-run", "--json", "--replace"]),
 ])
 def test_completion(sysroot, line, want):
     assert complete(line, sysroot) == sorted(want)

@@ -343,30 +343,65 @@ int cmd_create(int argc, char **argv)
 	return finish_change(&j, make_buffer(&j, &s), "create");
 }
 
-/* Unmap and remove a buffer's configfs attachments, disable it, remove it. */
-static int remove_buffer(struct journal *j, const char *name)
+/*
+ * Journal how to make configfs object @name (@bdf: its attachment) again with
+ * the values of @attrs it has now, before it is removed: newest first, the
+ * rollback then makes it, then writes them in @attrs' order.
+ */
+static void journal_remake(struct journal *j, const char *name, const char *bdf,
+			   const char *const *attrs, int n)
 {
+	char val[64];
+
+	for (int i = n - 1; i >= 0; i--)
+		/* size 0 (unset) cannot be written back: leave it */
+		if (!hugedma_config_read(name, bdf, attrs[i], val, sizeof(val)) &&
+		    (strcmp(attrs[i], "size") || strcmp(val, "0")))
+			journal_undo(j, UNDO_WRITE, name, bdf, attrs[i], val);
+	journal_undo(j, UNDO_MKDIR, name, bdf, NULL, NULL);
+}
+
+/* Unmap and remove one configfs attachment; journal how to put it back. */
+int remove_attachment(struct journal *j, const char *name, const char *bdf)
+{
+	static const char *const att_attrs[] = { "direction" };
+	char val[16];
+	int ret = 0, mark;
+
+	if (!hugedma_config_read(name, bdf, "enable", val, sizeof(val)) && !strcmp(val, "1"))
+		ret = do_write(j, name, bdf, "enable", "0", "1");
+	if (ret)
+		return ret;
+	/* the values, read before the rmdir; dropped if it fails */
+	mark = j->n;
+	journal_remake(j, name, bdf, att_attrs, ARRAY_LEN(att_attrs));
+	ret = hugedma_detach(name, bdf);
+	if (ret) {
+		j->n = mark;
+		return lib_fail(ret);
+	}
+	journal_action(j, "detach", name, bdf, NULL);
+	return 0;
+}
+
+/*
+ * Unmap and remove a buffer's configfs attachments, disable it, remove it.
+ * Journals how to put it all back, for a run that removes it as one step of
+ * a larger change (restore --replace).
+ */
+int remove_buffer(struct journal *j, const char *name)
+{
+	static const char *const buf_attrs[] = { "page_size", "size", "numa_node" };
 	char val[16], **bdfs;
+	int ret, mark;
 	size_t n;
-	int ret;
 
 	ret = hugedma_list_attachments(name, &bdfs, &n);
 	if (ret)
 		return lib_fail(ret);
-	for (size_t i = 0; i < n && !ret; i++) {
-		if (!cfg_exists(name, bdfs[i]))
-			continue;	/* a kernel user's: not ours to remove */
-		if (!hugedma_config_read(name, bdfs[i], "enable", val, sizeof(val)) &&
-		    !strcmp(val, "1"))
-			ret = do_write(j, name, bdfs[i], "enable", "0", "1");
-		if (!ret) {
-			ret = hugedma_detach(name, bdfs[i]);
-			if (ret)
-				lib_fail(ret);
-			else
-				journal_action(j, "detach", name, bdfs[i], NULL);
-		}
-	}
+	for (size_t i = 0; i < n && !ret; i++)
+		if (cfg_exists(name, bdfs[i]))	/* else a kernel user's: not ours */
+			ret = remove_attachment(j, name, bdfs[i]);
 	hugedma_names_free(bdfs, n);
 	if (ret)
 		return ret;
@@ -376,11 +411,107 @@ static int remove_buffer(struct journal *j, const char *name)
 			return ret;
 		journal_action(j, "disable", name, NULL, NULL);
 	}
+	mark = j->n;
+	journal_remake(j, name, NULL, buf_attrs, ARRAY_LEN(buf_attrs));
 	ret = hugedma_buffer_destroy(name);
-	if (ret)
+	if (ret) {
+		j->n = mark;
 		return lib_fail(ret);
+	}
 	journal_action(j, "destroy", name, NULL, NULL);
 	return 0;
+}
+
+/*
+ * Whether a buffer is in use, as far as this tool can see: processes with its
+ * device node open or mapped, kernel users' attachments (dma-buf importers,
+ * in-kernel drivers).  1 with @why saying by whom, else 0.  The kernel's
+ * EBUSY at disable remains the last word (a dma-buf fd is not seen here).
+ */
+int buffer_in_use(const char *name, char *why, size_t len)
+{
+	struct json_object *users = find_users(name);
+	size_t off = 0, nu = json_object_array_length(users), na = 0;
+	char **bdfs = NULL;
+
+	why[0] = '\0';
+	for (size_t i = 0; i < nu && off < len; i++) {
+		struct json_object *u = json_object_array_get_idx(users, i), *pid, *comm;
+
+		json_object_object_get_ex(u, "pid", &pid);
+		json_object_object_get_ex(u, "comm", &comm);
+		off += snprintf(why + off, len - off, "%spid %d (%s)", off ? ", " : "",
+				json_object_get_int(pid), json_object_get_string(comm));
+	}
+	json_object_put(users);
+	if (!hugedma_list_attachments(name, &bdfs, &na)) {
+		for (size_t i = 0; i < na && off < len; i++)
+			if (!cfg_exists(name, bdfs[i]))
+				off += snprintf(why + off, len - off, "%skernel user %s",
+						off ? ", " : "", bdfs[i]);
+		hugedma_names_free(bdfs, na);
+	}
+	return why[0] != '\0';
+}
+
+/* clear [--dry-run]: every configfs buffer goes, or (when any is in use) none */
+int cmd_clear(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ 0 }
+	};
+	bool dry_run = false, busy = false;
+	char **names, why[512];
+	struct journal j;
+	size_t n;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
+		if (c != 'n')
+			return usage("bad option");
+		dry_run = true;
+	}
+	if (optind != argc)
+		return usage("clear: no arguments but --dry-run");
+	if ((!dry_run && need_root()) || take_lock(!dry_run))
+		return 1;
+	ret = hugedma_list_buffers(&names, &n);
+	if (ret)
+		return fail(hugedma_error_path(), ret);
+	for (size_t i = 0; i < n; i++) {
+		if (!cfg_exists(names[i], NULL) || !buffer_in_use(names[i], why, sizeof(why)))
+			continue;
+		failf("clear: %s is in use: %s", names[i], why);
+		busy = true;
+	}
+	if (busy) {
+		hugedma_names_free(names, n);
+		return failf("clear: nothing was removed");
+	}
+	journal_init(&j);
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (!cfg_exists(names[i], NULL))
+			continue;	/* imported: not configuration */
+		if (dry_run)
+			journal_action(&j, "destroy", names[i], NULL, NULL);
+		else
+			ret = remove_buffer(&j, names[i]);
+	}
+	hugedma_names_free(names, n);
+	/* no rollback once removal started: what is left, clear removes next time */
+	j.n = 0;
+	if (!json_out && !ret)
+		print_actions(stdout, j.actions, dry_run ? "would " : "");
+	if (json_out && dry_run) {
+		struct json_object *none = json_object_new_array();
+
+		print_result(1, j.actions, none, "", 0);
+		json_object_put(none);
+		journal_free(&j);
+		return 0;
+	}
+	return finish_change(&j, ret, "clear");
 }
 
 int cmd_destroy(int argc, char **argv)

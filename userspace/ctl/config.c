@@ -69,22 +69,67 @@ static struct json_object *saved_config(int *err)
 	return root;
 }
 
+/* Whether @file holds exactly @text and a newline (then save leaves it alone). */
+static bool same_content(const char *file, const char *text)
+{
+	char *old;
+	bool same;
+
+	if (read_text(file, &old))
+		return false;
+	same = strlen(old) == strlen(text) + 1 && !strncmp(old, text, strlen(text)) &&
+	       old[strlen(text)] == '\n';
+	free(old);
+	return same;
+}
+
+/*
+ * FILE.1 ... FILE.@keep: the newest @keep versions FILE had.  FILE stays in
+ * place (FILE.1 is a hard link to it) until the new one is renamed over it.
+ */
+static int rotate_backups(const char *file, int keep)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	if (!keep || access(file, F_OK))
+		return 0;
+	for (int k = keep - 1; k >= 1; k--) {
+		snprintf(from, sizeof(from), "%s.%d", file, k);
+		snprintf(to, sizeof(to), "%s.%d", file, k + 1);
+		if (rename(from, to) && errno != ENOENT)
+			return fail(to, -errno);
+	}
+	snprintf(to, sizeof(to), "%s.1", file);
+	if ((unlink(to) && errno != ENOENT) || link(file, to))
+		return fail(to, -errno);
+	return 0;
+}
+
 int cmd_save(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "backups", required_argument, NULL, 'b' },
+		{ 0 }
+	};
 	const char *file = NULL, *text;
 	struct json_object *cfg;
-	char tmp[PATH_MAX];
-	int err, fd;
+	char tmp[PATH_MAX], *end;
+	int err, fd, c, keep = 3;
 	FILE *f;
 
-	if (argc > 2)
-		return usage("save: at most one FILE");
-	if (argc == 2) {
-		if (argv[1][0] == '-' && argv[1][1])
-			return usage("save: unknown option '%s'", argv[1]);
-		if (strcmp(argv[1], "-"))
-			file = argv[1];
+	while ((c = getopt_long(argc, argv, "b:", opts, NULL)) != -1) {
+		if (c != 'b')
+			return usage("bad option");
+		errno = 0;
+		keep = (int)strtol(optarg, &end, 10);
+		if (errno || *end || !*optarg || keep < 0 || keep > 99 || *optarg == '+' ||
+		    *optarg == ' ')
+			return usage("save: --backups takes 0 to 99, not '%s'", optarg);
 	}
+	if (argc - optind > 1)
+		return usage("save: at most one FILE");
+	if (argc - optind == 1 && strcmp(argv[optind], "-"))
+		file = argv[optind];
 	if (take_lock(false))
 		return 1;
 	cfg = saved_config(&err);
@@ -100,6 +145,10 @@ int cmd_save(int argc, char **argv)
 	text = json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PRETTY |
 					      JSON_C_TO_STRING_SPACED |
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (same_content(file, text)) {
+		json_object_put(cfg);	/* unchanged: the backups keep older versions */
+		return 0;
+	}
 	/* whole or not at all: a temporary file in the same directory, renamed */
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", file);
 	fd = mkstemp(tmp);
@@ -119,6 +168,10 @@ int cmd_save(int argc, char **argv)
 	}
 	fclose(f);
 	json_object_put(cfg);
+	if (rotate_backups(file, keep)) {
+		unlink(tmp);
+		return 1;
+	}
 	if (rename(tmp, file)) {
 		err = -errno;
 		unlink(tmp);
@@ -526,10 +579,10 @@ static void print_fix(const struct rbuf *rb, int n, const bool *counted, const c
 
 /* Whether the pool of page size @s holds what @need[] asks, per node and in all. */
 static int pool_check(const char *file, const struct rbuf *rb, int n, const bool *counted,
-		      unsigned int s, const uint64_t *need, const int *nodes, size_t nn,
-		      int maxnode)
+		      unsigned int s, const uint64_t *need, const uint64_t *credit,
+		      const int *nodes, size_t nn, int maxnode)
 {
-	uint64_t free_all = 0, need_all = 0;
+	uint64_t free_all = credit[maxnode + 1], need_all = 0;
 	struct hugedma_pool p;
 
 	for (size_t i = 0; i < nn; i++) {
@@ -537,6 +590,7 @@ static int pool_check(const char *file, const struct rbuf *rb, int n, const bool
 
 		p.free = 0;
 		hugedma_pool_get(page_sizes[s], nodes[i], &p);
+		p.free += credit[nodes[i]];	/* what restore --replace frees first */
 		free_all += p.free;
 		need_all += want;
 		if (want > p.free) {
@@ -563,27 +617,116 @@ static int pool_check(const char *file, const struct rbuf *rb, int n, const bool
 }
 
 /*
+ * restore --replace: what the file does not have goes, configfs buffers and
+ * (of the buffers it has) configfs attachments; none of it may be in use.
+ * 0 or 1 (message printed); a buffer's attachments come before it in *@out.
+ */
+struct removal {
+	char name[256];
+	char bdf[256];		/* "" for the buffer itself */
+};
+
+static int plan_removals(const char *file, const struct rbuf *rb, int n,
+			 struct removal **out, int *nout)
+{
+	char **names = NULL, **bdfs, why[512];
+	struct removal *rm = NULL;
+	int nrm = 0, ret = 0;
+	size_t nb = 0, na;
+
+	*out = NULL;
+	*nout = 0;
+	ret = hugedma_list_buffers(&names, &nb);
+	if (ret)
+		return fail(hugedma_error_path(), ret);
+	/* at most every buffer and every attachment */
+	for (size_t i = 0; i < nb && !ret; i++) {
+		const struct rbuf *r = NULL;
+
+		if (!cfg_exists(names[i], NULL))
+			continue;	/* imported: not configuration */
+		for (int k = 0; k < n && !r; k++)
+			if (!strcmp(rb[k].name, names[i]))
+				r = &rb[k];
+		if (hugedma_list_attachments(names[i], &bdfs, &na))
+			na = 0, bdfs = NULL;
+		for (size_t a = 0; a <= na && !ret; a++) {
+			const char *bdf = a < na ? bdfs[a] : "";
+			bool keep = false;
+			struct removal *nr;
+
+			if (a < na) {
+				if (!cfg_exists(names[i], bdf))
+					continue;	/* a kernel user's */
+				for (int k = 0; r && k < r->natt && !keep; k++)
+					keep = !strcmp(r->att[k].bdf, bdf);
+				if (keep || !r)
+					continue;	/* kept, or goes with its buffer */
+			} else if (r) {
+				continue;	/* the buffer stays */
+			} else if (buffer_in_use(names[i], why, sizeof(why))) {
+				ret = cfg_error(file, names[i], "not in the file, and in use (%s): "
+						"--replace cannot remove it", why);
+				break;
+			}
+			nr = realloc(rm, (nrm + 1) * sizeof(*rm));
+			if (!nr) {
+				ret = fail("restore", -ENOMEM);
+				break;
+			}
+			rm = nr;
+			snprintf(rm[nrm].name, sizeof(rm[nrm].name), "%s", names[i]);
+			snprintf(rm[nrm].bdf, sizeof(rm[nrm].bdf), "%s", bdf);
+			nrm++;
+		}
+		hugedma_names_free(bdfs, na);
+	}
+	hugedma_names_free(names, nb);
+	if (ret) {
+		free(rm);
+		return 1;
+	}
+	*out = rm;
+	*nout = nrm;
+	return 0;
+}
+
+/*
  * Check the plan against the machine: buffers that exist must match (or be
  * disabled, so they can be changed), devices must exist, and the pool must
  * hold the pages of every buffer this run would enable.
  */
-static int plan_check(const char *file, struct rbuf *rb, int n)
+static int plan_check(const char *file, struct rbuf *rb, int n, const struct removal *rm,
+		      int nrm)
 {
 	char path[PATH_MAX];
 	int *nodes = NULL, maxnode = 0, ret = 0;
 	uint64_t *need;		/* [size][maxnode + 2]: per node, then "any" */
+	uint64_t *credit;	/* the same shape: pages the removals free */
 	bool *counted;		/* the buffers whose pages are in need[] */
 	size_t nn;
 
 	if (get_nodes(&nodes, &nn, &maxnode))
 		return 1;
 	need = calloc(2 * (maxnode + 2), sizeof(*need));
+	credit = calloc(2 * (maxnode + 2), sizeof(*credit));
 	counted = calloc(n ? n : 1, sizeof(*counted));
-	if (!need || !counted) {
+	if (!need || !credit || !counted) {
 		free(need);
+		free(credit);
 		free(counted);
 		free(nodes);
 		return fail("restore", -ENOMEM);
+	}
+	for (int i = 0; i < nrm; i++) {
+		struct hugedma_buffer_desc b;
+		int s, at;
+
+		if (rm[i].bdf[0] || hugedma_buffer_describe(rm[i].name, &b) || !b.published)
+			continue;
+		s = b.page_size == SZ_1G ? 0 : 1;
+		at = b.pages_node >= 0 && b.pages_node <= maxnode ? b.pages_node : maxnode + 1;
+		credit[s * (maxnode + 2) + at] += b.nr_pages;
 	}
 	for (int i = 0; i < n && !ret; i++) {
 		struct rbuf *r = &rb[i];
@@ -626,9 +769,10 @@ devices:
 	}
 	for (unsigned int s = 0; s < 2 && !ret; s++)
 		if (have_page_size(page_sizes[s]))
-			ret = pool_check(file, rb, n, counted, s, need + s * (maxnode + 2), nodes,
-					 nn, maxnode);
+			ret = pool_check(file, rb, n, counted, s, need + s * (maxnode + 2),
+					 credit + s * (maxnode + 2), nodes, nn, maxnode);
 	free(counted);
+	free(credit);
 	free(need);
 	free(nodes);
 	return ret;
@@ -653,7 +797,7 @@ static int restore_settings(struct journal *j, const struct rbuf *r, bool *chang
 		/* size 0 (unset) cannot be written back: leave it */
 		if (!j->dry_run) {
 			ret = do_write(j, r->name, NULL, attrs[i], want[i],
-				       strcmp(val, "0") ? val : NULL);
+				       strcmp(attrs[i], "size") || strcmp(val, "0") ? val : NULL);
 			if (ret)
 				return ret;
 		}
@@ -729,8 +873,12 @@ int cmd_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "replace", no_argument, NULL, 'r' },
 		{ 0 }
 	};
+	struct removal *rm = NULL;
+	int nrm = 0;
+	bool replace = false;
 	struct json_object *undone;
 	char root[PATH_MAX];
 	struct journal j;
@@ -739,10 +887,13 @@ int cmd_restore(int argc, char **argv)
 	struct rbuf *rb;
 	int c, n, ret = 0, bad = 0;
 
-	while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
-		if (c != 'n')
+	while ((c = getopt_long(argc, argv, "nr", opts, NULL)) != -1) {
+		if (c == 'n')
+			dry_run = true;
+		else if (c == 'r')
+			replace = true;
+		else
 			return usage("bad option");
-		dry_run = true;
 	}
 	if (optind != argc - 1)
 		return usage("restore: give one FILE");
@@ -756,13 +907,26 @@ int cmd_restore(int argc, char **argv)
 		free_config(rb, n);
 		return fail(root, -ENOENT);
 	}
-	if (plan_check(file, rb, n)) {
+	if ((replace && plan_removals(file, rb, n, &rm, &nrm)) ||
+	    plan_check(file, rb, n, rm, nrm)) {
+		free(rm);
 		free_config(rb, n);
 		return 1;
 	}
 	journal_init(&j);
 	j.dry_run = dry_run;
 	err_code = 0;
+	/* removals first: their pages may be what the file's buffers need */
+	for (int i = 0; i < nrm && !ret; i++) {
+		const char *bdf = rm[i].bdf[0] ? rm[i].bdf : NULL;
+
+		if (dry_run)
+			journal_action(&j, bdf ? "detach" : "destroy", rm[i].name, bdf, NULL);
+		else
+			ret = bdf ? remove_attachment(&j, rm[i].name, bdf) :
+			      remove_buffer(&j, rm[i].name);
+	}
+	free(rm);
 	for (int i = 0; i < n && !ret; i++)
 		ret = restore_one(&j, &rb[i]);
 	undone = json_object_new_array();

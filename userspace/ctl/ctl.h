@@ -30,7 +30,11 @@ extern bool json_out;
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
+	const char *args;	/* its synopsis after the name */
+	const char *summary;	/* what help COMMAND says of it */
 };
+
+int cmd_help(int argc, char **argv);
 
 /* util.c: messages (exit status 2 for usage, 1 for errors), lock, files */
 int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -56,12 +60,13 @@ struct json_object *saved_attachment_json(const struct hugedma_attachment_desc *
 void print_actions(FILE *f, struct json_object *actions, const char *prefix);
 struct json_object *action_json(const char *action, const char *buffer, const char *bdf,
 				const char *detail);
-struct json_object *undone_json(bool rmdir, const char *path, const char *value, bool ok);
+struct json_object *undone_json(const char *action, const char *path, const char *value, bool ok);
 void print_result(int dry_run, struct json_object *actions, struct json_object *undone,
 		  const char *path, int ret);
 char *hex(char *buf, size_t len, uint64_t v);
 
 /* journal.c: a log of what a run did, and how to undo it */
+enum undo_kind { UNDO_RMDIR, UNDO_WRITE, UNDO_MKDIR };
 struct undo;
 struct journal {
 	struct undo *u;
@@ -76,6 +81,8 @@ extern int err_code;
 void journal_init(struct journal *j);
 void journal_action(struct journal *j, const char *action, const char *buffer,
 		    const char *bdf, const char *detail);
+void journal_undo(struct journal *j, enum undo_kind kind, const char *name,
+		  const char *bdf, const char *attr, const char *value);
 int journal_rollback(struct journal *j, struct json_object *undone);
 void journal_free(struct journal *j);
 int step_fail(const char *path, int err);
@@ -101,6 +108,10 @@ int cmd_create(int argc, char **argv);
 int cmd_destroy(int argc, char **argv);
 int cmd_enable(int argc, char **argv);
 int cmd_disable(int argc, char **argv);
+int cmd_clear(int argc, char **argv);
+int buffer_in_use(const char *name, char *why, size_t len);
+int remove_buffer(struct journal *j, const char *name);
+int remove_attachment(struct journal *j, const char *name, const char *bdf);
 
 /* attachments.c */
 int attach_one(struct journal *j, const char *name, const char *bdf, const char *dir,
@@ -111,6 +122,9 @@ int cmd_detach(int argc, char **argv);
 /* pool.c */
 extern const uint64_t page_sizes[2];
 int cmd_pool(int argc, char **argv);
+
+/* check.c */
+int cmd_check(int argc, char **argv);
 
 /* config.c: save and restore */
 int cmd_save(int argc, char **argv);

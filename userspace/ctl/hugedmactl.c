@@ -12,7 +12,8 @@
  *   hugedmactl [--json] COMMAND ...      see usage() and hugedmactl(8)
  *
  * One file per command group: buffers.c (list, show, create, destroy, enable,
- * disable), attachments.c (attach, detach), pool.c, config.c (save, restore);
+ * disable, clear), attachments.c (attach, detach), pool.c (pool, pool set),
+ * config.c (save, restore), check.c (check);
  * json.c builds all the JSON, journal.c undoes failed changes, util.c has the
  * messages and the run lock.
  *
@@ -27,19 +28,49 @@
 const char *prog = "hugedmactl";
 bool json_out;
 
+#ifndef HUGEDMA_VERSION
+#define HUGEDMA_VERSION "unknown"
+#endif
+
 static const struct command commands[] = {
-	{ "create", cmd_create },
-	{ "destroy", cmd_destroy },
-	{ "enable", cmd_enable },
-	{ "disable", cmd_disable },
-	{ "list", cmd_list },
-	{ "show", cmd_show },
-	{ "attach", cmd_attach },
-	{ "detach", cmd_detach },
-	{ "pool", cmd_pool },
-	{ "save", cmd_save },
-	{ "restore", cmd_restore },
+	{ "create", cmd_create, "NAME --size SIZE [--node N] [--page-size 1G|2M]",
+	  "Make a buffer in configfs and enable it (pages taken and zeroed)." },
+	{ "destroy", cmd_destroy, "NAME",
+	  "Detach, disable and remove a configfs buffer." },
+	{ "enable", cmd_enable, "NAME", "Take the buffer's pages from the pool." },
+	{ "disable", cmd_disable, "NAME", "Give the buffer's pages back to the pool." },
+	{ "clear", cmd_clear, "[--dry-run]",
+	  "Remove every configfs buffer with its attachments; refuses, naming them, when\n"
+	  "  any buffer is in use, and then changes nothing." },
+	{ "list", cmd_list, "", "One line per buffer." },
+	{ "show", cmd_show, "NAME", "A buffer: its pages, attachments and users." },
+	{ "attach", cmd_attach, "NAME BDF [--direction bidirectional|to_device|from_device]",
+	  "Map the buffer for a PCI device." },
+	{ "detach", cmd_detach, "NAME BDF", "Unmap the buffer from a PCI device." },
+	{ "pool", cmd_pool, "[set 1G|2M COUNT|NODE:COUNT ...]",
+	  "The hugetlb pools per node: total, free, held by hugedma, reserved, surplus;\n"
+	  "  with set, grow or shrink a pool (never below what buffers hold)." },
+	{ "save", cmd_save, "[--backups N] [FILE]",
+	  "Write the configuration (to standard output without FILE); the file it\n"
+	  "  replaces is kept as FILE.1 (FILE.2, ... up to N, default 3)." },
+	{ "restore", cmd_restore, "[--dry-run] [--replace] FILE",
+	  "Make the configuration in FILE (- for standard input); with --replace,\n"
+	  "  also remove the buffers and attachments FILE does not have." },
+	{ "check", cmd_check, "",
+	  "What stands between this machine and a working buffer; exit status 0 only\n"
+	  "  when nothing does." },
+	{ "help", cmd_help, "[COMMAND]", "This list, or one command's." },
 };
+
+static void print_usage(FILE *f)
+{
+	fprintf(f, "usage: %s [--json] COMMAND [ARGS]\n", prog);
+	for (size_t c = 0; c < ARRAY_LEN(commands); c++)
+		fprintf(f, "  %s%s%s\n", commands[c].name, commands[c].args[0] ? " " : "",
+			commands[c].args);
+	fprintf(f, "  --version\n");
+	fprintf(f, "'%s help COMMAND' tells more; see hugedmactl(8)\n", prog);
+}
 
 int usage(const char *fmt, ...)
 {
@@ -52,24 +83,37 @@ int usage(const char *fmt, ...)
 		va_end(ap);
 		fputc('\n', stderr);
 	}
-	fprintf(fmt ? stderr : stdout,
-		"usage: %s [--json] COMMAND [ARGS]\n"
-		"  create NAME --size SIZE [--node N] [--page-size 1G|2M]\n"
-		"  destroy NAME\n"
-		"  enable NAME | disable NAME\n"
-		"  list\n"
-		"  show NAME\n"
-		"  attach NAME BDF [--direction bidirectional|to_device|from_device]\n"
-		"  detach NAME BDF\n"
-		"  pool\n"
-		"  save [FILE]\n"
-		"  restore [--dry-run] FILE\n",
-		prog);
+	print_usage(fmt ? stderr : stdout);
 	return fmt ? 2 : 0;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t c = 0; c < ARRAY_LEN(commands); c++)
+		if (!strcmp(name, commands[c].name))
+			return &commands[c];
+	return NULL;
+}
+
+int cmd_help(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc == 1)
+		return usage(NULL);
+	if (argc > 2)
+		return usage("help: at most one COMMAND");
+	c = find_command(argv[1]);
+	if (!c)
+		return usage("help: unknown command '%s'", argv[1]);
+	printf("usage: %s [--json] %s%s%s\n  %s\nSee hugedmactl(8).\n", prog, c->name,
+	       c->args[0] ? " " : "", c->args, c->summary);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	const struct command *c;
 	const char *cmd;
 	int i, k;
 
@@ -88,10 +132,23 @@ int main(int argc, char **argv)
 	argc--;
 	argv++;
 	opterr = 1;
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))
 		return usage(NULL);
-	for (size_t c = 0; c < ARRAY_LEN(commands); c++)
-		if (!strcmp(cmd, commands[c].name))
-			return commands[c].fn(argc, argv);
-	return usage("unknown command '%s'", cmd);
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		if (argc != 1)
+			return usage("--version takes no arguments");
+		printf("%s %s\n", prog, HUGEDMA_VERSION);
+		return 0;
+	}
+	c = find_command(cmd);
+	if (!c)
+		return usage("unknown command '%s'", cmd);
+	/* COMMAND --help: that command's help, whatever else is given */
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			char *hv[] = { "help", (char *)c->name, NULL };
+
+			return cmd_help(2, hv);
+		}
+	return c->fn(argc, argv);
 }

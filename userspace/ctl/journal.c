@@ -11,8 +11,6 @@
 
 #include "ctl.h"
 
-enum undo_kind { UNDO_RMDIR, UNDO_WRITE };
-
 struct undo {
 	enum undo_kind kind;
 	char name[256], bdf[256], attr[32];	/* bdf, attr: "" for none */
@@ -48,8 +46,13 @@ void journal_action(struct journal *j, const char *action, const char *buffer,
 	json_object_array_add(j->actions, action_json(action, buffer, bdf, detail));
 }
 
-static void journal_undo(struct journal *j, enum undo_kind kind, const char *name,
-			 const char *bdf, const char *attr, const char *value)
+/*
+ * How to undo a step: rmdir what it made, write back a value, or mkdir what it
+ * removed (a removal journals the writes that configure it again first, so
+ * that newest-first they follow the mkdir).
+ */
+void journal_undo(struct journal *j, enum undo_kind kind, const char *name,
+		  const char *bdf, const char *attr, const char *value)
 {
 	struct undo *nu = realloc(j->u, (j->n + 1) * sizeof(*nu)), *u;
 
@@ -77,12 +80,20 @@ int journal_rollback(struct journal *j, struct json_object *undone)
 		int ret;
 
 		hugedma_config_path(path, sizeof(path), u->name, bdf, attr);
-		if (u->kind == UNDO_RMDIR)
+		switch (u->kind) {
+		case UNDO_RMDIR:
 			ret = bdf ? hugedma_detach(u->name, bdf) : hugedma_buffer_destroy(u->name);
-		else
+			break;
+		case UNDO_MKDIR:
+			ret = bdf ? hugedma_attach(u->name, bdf) : hugedma_buffer_create(u->name);
+			break;
+		default:
 			ret = hugedma_config_write(u->name, bdf, attr, u->value);
-		json_object_array_add(undone, undone_json(u->kind == UNDO_RMDIR, path, u->value,
-							  !ret));
+			break;
+		}
+		json_object_array_add(undone, undone_json(u->kind == UNDO_RMDIR ? "rmdir" :
+							  u->kind == UNDO_MKDIR ? "mkdir" : "write",
+							  path, u->value, !ret));
 		if (ret) {
 			failed++;
 			fail(path, ret);

@@ -146,14 +146,14 @@ struct json_object *action_json(const char *action, const char *buffer, const ch
 	return a;
 }
 
-/* One step of a rollback: {"action": "rmdir"|"write", "path"[, "value"], "ok"} */
-struct json_object *undone_json(bool rmdir, const char *path, const char *value, bool ok)
+/* One step of a rollback: {"action": "rmdir"|"mkdir"|"write", "path"[, "value"], "ok"} */
+struct json_object *undone_json(const char *action, const char *path, const char *value, bool ok)
 {
 	struct json_object *a = json_object_new_object();
 
-	json_object_object_add(a, "action", json_object_new_string(rmdir ? "rmdir" : "write"));
+	json_object_object_add(a, "action", json_object_new_string(action));
 	json_object_object_add(a, "path", json_object_new_string(path));
-	if (!rmdir)
+	if (!strcmp(action, "write"))
 		json_object_object_add(a, "value", json_object_new_string(value));
 	json_object_object_add(a, "ok", json_object_new_boolean(ok));
 	return a;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hugedmactl: pool, the hugetlb pool's counters and what hugedma holds of them.
+ * hugedmactl: pool, the hugetlb pool's counters and what hugedma holds of
+ * them; pool set, its size, as hugeadm --pool-pages-min sets it.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctl.h"
 
@@ -93,15 +95,168 @@ static int pool_size(uint64_t ps_bytes, const int *nodes, size_t nn, int maxnode
 	return 0;
 }
 
+/* a count: decimal digits only, no sign, no suffix */
+static bool parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 12)
+		return false;
+	*out = strtoull(s, &end, 10);
+	return !*end;
+}
+
+struct pool_req {
+	int node;		/* -1: the pool as a whole */
+	uint64_t count;
+};
+
+/*
+ * pool set 1G|2M COUNT | NODE:COUNT ...: every request is checked before any
+ * is made (nodes exist, no node twice, never below what buffers hold); then
+ * each is written and read back.  Exit 1 when a pool did not reach its count.
+ */
+static int pool_set(int argc, char **argv)
+{
+	struct json_object *root, *res;
+	struct pool_req *req;
+	int *nodes = NULL, maxnode = 0, nreq = argc - 2, ret = 0, shortfall = 0;
+	uint64_t ps, held, *held_node;
+	struct hugedma_pool p;
+	size_t nn;
+	char psz[16];
+
+	if (argc < 3)
+		return usage("pool set: give a page size (1G or 2M) and COUNT or NODE:COUNT ...");
+	if (hugedma_parse_size(argv[1], &ps) || (ps != SZ_1G && ps != SZ_2M))
+		return usage("pool set: page size '%s' is not 1G or 2M", argv[1]);
+	if (get_nodes(&nodes, &nn, &maxnode))
+		return 1;
+	req = calloc(nreq, sizeof(*req));
+	held_node = calloc(maxnode + 1, sizeof(*held_node));
+	if (!req || !held_node) {
+		ret = fail("pool set", -ENOMEM);
+		goto out;
+	}
+	for (int i = 0; i < nreq; i++) {
+		const char *a = argv[i + 2], *colon = strchr(a, ':');
+		bool found = false;
+		uint64_t node;
+
+		req[i].node = -1;
+		if (colon) {
+			char nbuf[16];
+
+			if (colon - a >= (int)sizeof(nbuf) || colon == a) {
+				ret = usage("pool set: '%s' is not COUNT or NODE:COUNT", a);
+				goto out;
+			}
+			memcpy(nbuf, a, colon - a);
+			nbuf[colon - a] = '\0';
+			if (!parse_count(nbuf, &node) || node > INT32_MAX) {
+				ret = usage("pool set: '%s' is not COUNT or NODE:COUNT", a);
+				goto out;
+			}
+			for (size_t k = 0; k < nn; k++)
+				found |= nodes[k] == (int)node;
+			if (!found) {
+				ret = usage("pool set: node %" PRIu64 " does not exist", node);
+				goto out;
+			}
+			req[i].node = (int)node;
+			a = colon + 1;
+		}
+		if (!parse_count(a, &req[i].count)) {
+			ret = usage("pool set: '%s' is not COUNT or NODE:COUNT", argv[i + 2]);
+			goto out;
+		}
+		for (int k = 0; k < i; k++)
+			if (req[k].node == req[i].node || (req[k].node < 0) != (req[i].node < 0)) {
+				ret = usage("pool set: give one COUNT, or NODE:COUNT once per node");
+				goto out;
+			}
+	}
+	if (need_root() || take_lock(true)) {
+		ret = 1;
+		goto out;
+	}
+	human_size(psz, sizeof(psz), ps);
+	if (hugedma_pool_get(ps, -1, &p)) {
+		ret = failf("pool set: this kernel has no %s pages", psz);
+		goto out;
+	}
+	held_pages(ps, &held, held_node, maxnode);
+	for (int i = 0; i < nreq; i++) {
+		uint64_t h = req[i].node < 0 ? held : held_node[req[i].node];
+
+		if (req[i].count < h) {
+			ret = req[i].node < 0 ?
+			      failf("pool set: hugedma's buffers hold %" PRIu64 " %s pages; the pool "
+				    "cannot shrink to %" PRIu64, h, psz, req[i].count) :
+			      failf("pool set: hugedma's buffers hold %" PRIu64 " %s pages on node %d; "
+				    "its pool cannot shrink to %" PRIu64, h, psz, req[i].node,
+				    req[i].count);
+			goto out;
+		}
+	}
+	root = json_object_new_object();
+	res = json_object_new_array();
+	json_object_object_add(root, "page_size", json_object_new_uint64(ps));
+	json_object_object_add(root, "pools", res);
+	for (int i = 0; i < nreq && !ret; i++) {
+		struct json_object *o;
+		uint64_t got = 0;
+		char where[32];
+
+		ret = hugedma_pool_set(ps, req[i].node, req[i].count, &got);
+		if (ret) {
+			fail(hugedma_error_path(), ret);
+			break;
+		}
+		if (req[i].node < 0)
+			snprintf(where, sizeof(where), "all nodes");
+		else
+			snprintf(where, sizeof(where), "node %d", req[i].node);
+		o = json_object_new_object();
+		json_object_object_add(o, "node", json_object_new_int(req[i].node));
+		json_object_object_add(o, "requested", json_object_new_uint64(req[i].count));
+		json_object_object_add(o, "obtained", json_object_new_uint64(got));
+		json_object_array_add(res, o);
+		if (got < req[i].count) {
+			shortfall++;
+			failf("pool set: %s %s: asked for %" PRIu64 " pages, obtained %" PRIu64
+			      " (memory is short or too fragmented for more)", psz, where,
+			      req[i].count, got);
+		} else if (got > req[i].count) {
+			shortfall++;
+			failf("pool set: %s %s: asked for %" PRIu64 " pages, the pool keeps %" PRIu64
+			      " (pages in use are not freed)", psz, where, req[i].count, got);
+		} else if (!json_out) {
+			printf("%s %s: %" PRIu64 " pages\n", psz, where, got);
+		}
+	}
+	json_object_object_add(root, "ok", json_object_new_boolean(!ret && !shortfall));
+	if (json_out && !ret)
+		print_json(root);
+	json_object_put(root);
+	ret = ret || shortfall ? 1 : 0;
+out:
+	free(req);
+	free(held_node);
+	free(nodes);
+	return ret;
+}
+
 int cmd_pool(int argc, char **argv)
 {
 	struct json_object *root, *sizes;
 	int *nodes = NULL, maxnode = 0, ret = 0;
 	size_t nn;
 
-	(void)argv;
+	if (argc > 1 && !strcmp(argv[1], "set"))
+		return pool_set(argc - 1, argv + 1);
 	if (argc != 1)
-		return usage("pool: no arguments");
+		return usage("pool: no arguments, or set 1G|2M COUNT|NODE:COUNT ...");
 	if (take_lock(false))
 		return 1;
 	if (get_nodes(&nodes, &nn, &maxnode))
