@@ -37,7 +37,8 @@ KERNELS ?= 6.1 6.12 sid 5.10
 WERROR ?=
 PREFIX ?= /usr/local
 MANDIR ?= $(PREFIX)/share/man
-MANPAGES := userspace/hugedmactl.8 userspace/lib/libhugedma.3 configfs-schema/hugedma.7
+MANPAGES := userspace/hugedmactl.8 admin/hugedma-provision.8 userspace/lib/libhugedma.3 \
+	configfs-schema/hugedma.7
 CACHE ?= $(or $(HUGEDMA_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/hugedma)
 LINUX_SOURCE ?= /usr/src/linux-source-6.1.tar.xz
 CHECKPATCH_DIR := $(CACHE)/checkpatch

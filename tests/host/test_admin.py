@@ -70,6 +70,7 @@ INSTALLED = [
     "usr/sbin/hugedmactl",
     "usr/sbin/hugedma-provision",
     "usr/share/man/man8/hugedmactl.8",
+    "usr/share/man/man8/hugedma-provision.8",
     "usr/share/man/man7/hugedma.7",
     "usr/share/man/man3/libhugedma.3",
     "usr/share/man/man3/hugedma_open.3",
@@ -108,9 +109,11 @@ def test_staged_install_and_uninstall(built, rebuild_default, tmp_path):
         ".so man3/libhugedma.3\n"
     assert "ExecStart=/usr/sbin/hugedmactl restore" in \
         (dest / "lib/systemd/system/hugedma.service").read_text()
-    for page in ("man8/hugedmactl.8", "man7/hugedma.7", "man3/libhugedma.3"):
+    for page in ("man8/hugedmactl.8", "man8/hugedma-provision.8", "man7/hugedma.7",
+                 "man3/libhugedma.3"):
         assert (dest / "usr/share/man" / page).read_bytes() == \
             (REPO / {"man8/hugedmactl.8": "userspace/hugedmactl.8",
+                     "man8/hugedma-provision.8": "admin/hugedma-provision.8",
                      "man7/hugedma.7": "configfs-schema/hugedma.7",
                      "man3/libhugedma.3": "userspace/lib/libhugedma.3"}[page]).read_bytes()
     # man finds a function's page through its .so link
