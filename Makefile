@@ -23,6 +23,9 @@
 #                        each of those two built in its cached chroot, or a
 #                        release; each kernel's build lives apart
 #   make kernels         the same for every kernel in KERNELS (default "6.1 6.12 sid 5.10")
+#   make deb             Debian packages (debian/): dpkg-buildpackage -us -uc -b in a copy
+#                        of this tree under build/deb/, which receives the .debs, then
+#                        lintian on them (any error or warning fails)
 #
 # KVER/KDIR default to the kernel this machine's linux-image-amd64 points at
 # (bookworm's 6.1, even when tests/deps has installed 6.12 from backports beside
@@ -52,7 +55,7 @@ DKMS_FILES := dkms.conf Kbuild Makefile LICENSE \
 	$(wildcard module/*.c module/*.h module/include/*/*.h)
 
 .PHONY: all module kernels userspace check demo bench lint docs install uninstall clean deps \
-	dkms-source dkms-install dkms-uninstall install-docs
+	dkms-source dkms-install dkms-uninstall install-docs deb
 
 all: module userspace
 
@@ -149,6 +152,23 @@ dkms-install: dkms-source
 dkms-uninstall:
 	dkms remove -m hugedma -v $(DKMS_VERSION) --all
 	rm -rf $(DKMS_SRC)
+
+# dpkg-buildpackage writes its results beside the source tree: build a copy of
+# this one (what .gitignore does not ignore) in build/deb/hugedma-VERSION, so
+# that the .debs land in build/deb/ and nothing is written to the checkout
+DEB_DIR := build/deb
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version)
+deb:
+	@test "$(DEB_VERSION)" = "$(DKMS_VERSION)" || { echo "make deb: debian/changelog's version" \
+		"'$(DEB_VERSION)' is not dkms.conf's PACKAGE_VERSION '$(DKMS_VERSION)'" >&2; exit 2; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/hugedma-$(DKMS_VERSION)
+	rsync -a --exclude=/.git --exclude=/build/ --filter=':- .gitignore' ./ \
+		$(DEB_DIR)/hugedma-$(DKMS_VERSION)/
+	cd $(DEB_DIR)/hugedma-$(DKMS_VERSION) && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_DIR)/hugedma-$(DKMS_VERSION)
+	lintian --fail-on error,warning --info $(DEB_DIR)/hugedma_$(DKMS_VERSION)_*.changes
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
