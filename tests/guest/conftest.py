@@ -32,6 +32,8 @@ def pytest_configure(config):
                             "with kmemleak=on (tier debug-leaks)")
     config.addinivalue_line("markers", "dkms: needs the booted kernel's headers in "
                             "/lib/modules/$(uname -r)/build (Debian-packaged kernels)")
+    config.addinivalue_line("markers", "deb: installs and purges the Debian packages that "
+                            "tests/deb-build made for the booted kernel (build/deb)")
     config.addinivalue_line("markers", "races: the multi-process stress test "
                             "(HUGEDMA_RACE_SECONDS, default 60)")
     config.addinivalue_line("markers", "faultwalk: the fault-injection walk (test_faults.py, "
