@@ -236,6 +236,64 @@ void hugedma_control_close(struct hugedma_control *ctl);
  */
 int hugedma_import(struct hugedma_control *ctl, const char *name, void *addr, size_t length);
 
+/* ---------------------------------------------------------------- VFIO */
+
+/**
+ * hugedma_vfio_map() - map a range of this process into a VFIO container's IOMMU
+ * @container: an open /dev/vfio/vfio with its group set and a type1 IOMMU
+ *             (VFIO_SET_IOMMU with VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_IOMMU)
+ * @addr: start of the range, typically from hugedma_map(): aligned to the
+ *        system page size (a buffer mapping is aligned to its page size)
+ * @length: bytes, a non-zero multiple of the system page size
+ * @iova: where the container's devices will see @addr: aligned as @addr,
+ *        inside the IOVA ranges the container reports
+ *        (VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) and clear of its other mappings
+ * @prot: what the devices may do: PROT_READ (read the memory), PROT_WRITE
+ *        (write it) or both; nothing else
+ *
+ * A device bound to vfio-pci cannot be attached in configfs (VFIO owns its
+ * IOMMU domain): its user-space driver maps the buffer itself.  One
+ * VFIO_IOMMU_MAP_DMA maps the whole range as one entry of the container, so
+ * any buffer size counts once against type1's dma_entry_limit.  VFIO pins
+ * the pages where they are: they are the buffer's, no hugetlb pool page is
+ * taken, and the pins are charged to this process's locked memory (VmLck;
+ * past RLIMIT_MEMLOCK without CAP_IPC_LOCK the map fails with -ENOMEM).
+ * The mapping holds the pages until hugedma_vfio_unmap() or the container's
+ * last close, even after @addr is unmapped: unmap from the container first,
+ * then the memory, then the buffer can be disabled and its pages go back to
+ * the pool.
+ *
+ * The kernel's iommufd (/dev/iommu) is the successor of the container; it
+ * maps the same way (IOMMU_IOAS_MAP: address, length, IOVA), and with
+ * CONFIG_IOMMUFD_VFIO_CONTAINER its /dev/vfio/vfio takes these ioctls
+ * too.  Debian's kernels (6.1, 6.12, 7.2) have no iommufd.
+ *
+ * Return: 0; -EINVAL for a negative @container, NULL @addr, a misaligned,
+ * empty or wrapping range, or bad @prot, and VFIO's -EINVAL (an IOVA outside
+ * its ranges, no IOMMU set); -EEXIST when the IOVA range overlaps a mapping
+ * of the container; -ENOMEM past the locked-memory limit; -EFAULT when the
+ * range is not all mapped in this process with @prot's access; -ENOSPC when
+ * the container holds dma_entry_limit mappings; another error of the ioctl.
+ */
+int hugedma_vfio_map(int container, void *addr, size_t length, uint64_t iova, int prot);
+
+/**
+ * hugedma_vfio_unmap() - remove a mapping made by hugedma_vfio_map()
+ * @container: the container it was made in
+ * @iova: its @iova
+ * @length: its @length (type1v2 unmaps only whole mappings)
+ *
+ * When this returns, no device of the container can reach the range (type1
+ * flushes the IOTLB before it answers) and its pins and locked-memory charge
+ * are returned.
+ *
+ * Return: 0; -EINVAL for a negative @container or a misaligned, empty or
+ * wrapping range, and VFIO's -EINVAL for a range that cuts a mapping;
+ * -ENOENT when mappings did not cover the whole range (those inside it are
+ * unmapped); another error of the ioctl.
+ */
+int hugedma_vfio_unmap(int container, uint64_t iova, size_t length);
+
 /* ---------------------------------------------------------------- configuration */
 
 /**
