@@ -259,9 +259,9 @@ int hugedma_import(struct hugedma_control *ctl, const char *name, void *addr, si
  * taken, and the pins are charged to this process's locked memory (VmLck;
  * past RLIMIT_MEMLOCK without CAP_IPC_LOCK the map fails with -ENOMEM).
  * The mapping holds the pages until hugedma_vfio_unmap() or the container's
- * last close, even after @addr is unmapped: unmap from the container first,
- * then the memory, then the buffer can be disabled and its pages go back to
- * the pool.
+ * last close, even after @addr is unmapped, and a buffer disabled under it
+ * gives those pages back to the pool only when the mapping goes: unmap from
+ * the container first, then the memory.
  *
  * The kernel's iommufd (/dev/iommu) is the successor of the container; it
  * maps the same way (IOMMU_IOAS_MAP: address, length, IOVA), and with
