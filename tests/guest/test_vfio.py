@@ -111,9 +111,11 @@ def test_vfio_map_dma_of_a_buffer_drives_edu(vfio_edu, mkbuf):
     size = nr << 30
     assert last - iova + 1 == size
     probes = {iova + size, iova - (1 << 30), iova, (iova + size - LEN) & ~0xfff}
-    short = vfio_edu.split(":", 1)[1]	# the DMAR lines name 00:10.0
+    # the DMAR lines name 00:10.0 (6.1, 6.12) or 0000:00:10.0 (7.2)
+    domain, short = vfio_edu.split(":", 1)
     faults = [int(x, 16) for x in re.findall(
-        rf"DMAR: \[DMA (?:Read|Write)[^\]]*\] Request device \[{re.escape(short)}\] "
+        rf"DMAR: \[DMA (?:Read|Write)[^\]]*\] Request device "
+        rf"\[(?:{re.escape(domain)}:)?{re.escape(short)}\] "
         r"(?:PASID \w+ )?fault addr (?:0x)?([0-9a-f]+)", "\n".join(lines))]
     # the log is rate-limited and QEMU compresses faults: at least one, and only ours
     assert faults, "no DMAR fault of edu in the kernel log:\n" + "\n".join(lines[-20:])
