@@ -219,10 +219,18 @@ static void hugedma_att_unpublish(struct hugedma_attachment *att)
 
 /* ---------------------------------------------------------------- mapping */
 
+/* The attachment's pages: [*first, *first + return value) of the buffer's. */
+static unsigned long hugedma_att_pages(struct hugedma_attachment *att, unsigned long *first)
+{
+	*first = att->nr ? att->first : 0;
+	return att->nr ? att->nr : att->buf->pages->nr;
+}
+
 /*
- * The sg_table of the whole buffer for @dev: physically adjacent pages merged
- * into one segment, within the device's max segment size and segment
- * boundary (hugedma_merge_extents()).
+ * The sg_table of the attachment's pages (the whole buffer, or a dma-buf's
+ * range) for @dev: physically adjacent pages merged into one segment, within
+ * the device's max segment size and segment boundary
+ * (hugedma_merge_extents()).
  */
 static int hugedma_att_build_sgt(struct hugedma_attachment *att)
 {
@@ -230,19 +238,19 @@ static int hugedma_att_build_sgt(struct hugedma_attachment *att)
 	u64 max_len = rounddown((u64)dma_get_max_seg_size(att->dev), PAGE_SIZE);
 	u64 boundary = dma_get_seg_boundary(att->dev);
 	struct hugedma_extent *ext = NULL;
+	unsigned long n, first, nr;
 	struct scatterlist *sg;
 	phys_addr_t *phys;
-	unsigned long n;
 	unsigned int i;
 	int ret;
 
 	if (!max_len)
 		return -EINVAL;
+	nr = hugedma_att_pages(att, &first);
 	phys = hugedma_pages_phys_array(pages);
 	if (!phys)
 		return -ENOMEM;
-	n = hugedma_merge_extents(phys, pages->nr, pages->shift, max_len, boundary,
-				  NULL, 0);
+	n = hugedma_merge_extents(phys + first, nr, pages->shift, max_len, boundary, NULL, 0);
 	ret = -E2BIG;
 	if (!n || n > UINT_MAX)
 		goto out_free;
@@ -250,7 +258,7 @@ static int hugedma_att_build_sgt(struct hugedma_attachment *att)
 	ext = kvmalloc_array(n, sizeof(*ext), GFP_KERNEL);
 	if (!ext)
 		goto out_free;
-	hugedma_merge_extents(phys, pages->nr, pages->shift, max_len, boundary, ext, n);
+	hugedma_merge_extents(phys + first, nr, pages->shift, max_len, boundary, ext, n);
 	ret = sg_alloc_table(&att->sgt, n, GFP_KERNEL);
 	if (ret)
 		goto out_free;
@@ -271,11 +279,12 @@ out_free:
 static int hugedma_att_check_reach(struct hugedma_attachment *att)
 {
 	struct hugedma_pages *pages = att->buf->pages;
-	unsigned long i;
+	unsigned long i, first, nr;
 
 	if (att->translated)
 		return 0;
-	for (i = 0; i < pages->nr; i++) {
+	nr = hugedma_att_pages(att, &first);
+	for (i = first; i < first + nr; i++) {
 		phys_addr_t phys = hugedma_pages_phys(pages, i);
 
 		if (!dma_capable(att->dev, phys_to_dma(att->dev, phys), 1UL << pages->shift,
@@ -360,7 +369,8 @@ static void hugedma_att_dma_unmap(struct hugedma_attachment *att)
 }
 
 /*
- * Map the whole buffer for the attachment's device.  0 when mapped by this
+ * Map the attachment's pages (the whole buffer, or a dma-buf's range) for its
+ * device.  0 when mapped by this
  * call, 1 when mapped already; -EINVAL unless the buffer is enabled, -ENODEV
  * after the device went away, -EBUSY when user space owns its DMA, -ERANGE
  * when (without an IOMMU) a page is beyond the device's DMA mask.
@@ -483,6 +493,37 @@ int hugedma_att_set_dir(struct hugedma_attachment *att, enum dma_data_direction 
 		att->dir = dir;
 	mutex_unlock(&att->op_lock);
 	return ret;
+}
+
+/*
+ * Map only pages [@first, @first + @nr) of the buffer (a dma-buf of a range):
+ * set by the attachment's creator before it first maps, never changed after.
+ */
+void hugedma_att_set_range(struct hugedma_attachment *att, unsigned long first,
+			   unsigned long nr)
+{
+	mutex_lock(&att->op_lock);
+	att->first = first;
+	att->nr = nr;
+	mutex_unlock(&att->op_lock);
+}
+
+/*
+ * Hand a mapped attachment's pages to the CPU (@for_cpu) or back to the
+ * device, with the direction it was mapped in (DMA-API debug checks that the
+ * two agree); nothing while it is not mapped.  Under op_lock, so neither an
+ * unmap on request nor a hot-unplug can free the table under the sync.
+ */
+void hugedma_att_sync(struct hugedma_attachment *att, bool for_cpu)
+{
+	mutex_lock(&att->op_lock);
+	if (att->state == HUGEDMA_ATT_MAPPED) {
+		if (for_cpu)
+			dma_sync_sgtable_for_cpu(att->dev, &att->sgt, att->dir);
+		else
+			dma_sync_sgtable_for_device(att->dev, &att->sgt, att->dir);
+	}
+	mutex_unlock(&att->op_lock);
 }
 
 /*

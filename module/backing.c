@@ -58,6 +58,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/topology.h>
+#include <linux/vmalloc.h>
 #include <linux/xarray.h>
 
 #include "compat.h"
@@ -853,4 +854,30 @@ int hugedma_pages_mmap(const struct hugedma_pages *pages, struct vm_area_struct 
 		return -ENODEV;
 	hugedma_vma_set_file(vma, file);
 	return file->f_op->mmap(file, vma);
+}
+
+/*
+ * A kernel mapping of pages [@first, @first + @nr), or NULL.  vmap() maps base
+ * pages only: each huge page costs its base pages' struct page pointers (2 MiB
+ * per GiB, freed before this returns) and their page-table entries (2 MiB per
+ * GiB, until vunmap()), which is why dma-bufs limit it (HUGEDMA_VMAP_MAX).
+ */
+void *hugedma_pages_vmap(const struct hugedma_pages *pages, unsigned long first,
+			 unsigned long nr)
+{
+	unsigned long per = 1UL << (pages->shift - PAGE_SHIFT), i, j, k = 0;
+	struct page **base;
+	void *vaddr;
+
+	base = kvmalloc_array(nr * per, sizeof(*base), GFP_KERNEL);
+	if (!base)
+		return NULL;
+	for (i = first; i < first + nr; i++) {
+		for (j = 0; j < per; j++)
+			base[k++] = folio_page(pages->folios[i], j);
+		cond_resched();
+	}
+	vaddr = vmap(base, nr * per, VM_MAP, PAGE_KERNEL);
+	kvfree(base);
+	return vaddr;
 }

@@ -34,7 +34,7 @@ static struct cdev hugedma_cdev;
 static DEFINE_XARRAY_ALLOC1(hugedma_minors);
 
 static_assert(sizeof(struct hugedma_info) == HUGEDMA_INFO_SIZE_VER0);
-static_assert(sizeof(struct hugedma_export) == HUGEDMA_EXPORT_SIZE_VER0);
+static_assert(sizeof(struct hugedma_export) == HUGEDMA_EXPORT_SIZE_VER1);
 static_assert(sizeof_field(struct hugedma_info, name) > HUGEDMA_NAME_MAX);
 
 static int hugedma_cdev_open(struct inode *inode, struct file *file)
@@ -99,6 +99,8 @@ static long hugedma_ioctl_info(struct hugedma_buffer *buf, void __user *uarg)
 }
 
 /*
+ * A dma-buf of the whole buffer, or of the range offset and length give (a
+ * caller of the first version, argsz 16, gets them as 0: the whole buffer).
  * A dma-buf may grant no more than the file it is exported from: a writable
  * one (O_WRONLY or O_RDWR) needs a file open for writing (-EACCES).  The fd is
  * reserved first and installed last, once the caller has been told its
@@ -127,7 +129,7 @@ static long hugedma_ioctl_export(struct file *file, struct hugedma_buffer *buf,
 	fd = get_unused_fd_flags(arg.flags & O_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	dmabuf = hugedma_dmabuf_export(buf, arg.flags);
+	dmabuf = hugedma_dmabuf_export(buf, arg.flags, arg.offset, arg.length);
 	if (IS_ERR(dmabuf)) {
 		ret = PTR_ERR(dmabuf);
 		goto out_put_fd;

@@ -13,6 +13,7 @@
 
 #include <linux/cred.h>
 #include <linux/device.h>
+#include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/fs.h>
@@ -148,6 +149,91 @@ static inline int hugedma_set_max_seg_size(struct device *dev, unsigned int size
 #else
 #define hugedma_dma_buf_map(attach, dir)	dma_buf_map_attachment(attach, dir)
 #define hugedma_dma_buf_unmap(attach, sgt, dir)	dma_buf_unmap_attachment(attach, sgt, dir)
+#endif
+
+/*
+ * dma-buf vmap.  An exporter's op fills a struct dma_buf_map from 5.11
+ * (renamed struct iosys_map in 5.18); 5.10's returns the address, NULL on
+ * failure (so an importer learns no errno there).
+ * HUGEDMA_DMA_BUF_VMAP_OPS(prefix) defines the ops prefix_vmap and
+ * prefix_vunmap over prefix_vmap_addr() (returns the address or an ERR_PTR)
+ * and prefix_vunmap_addr() (takes it back).  An importer maps with
+ * hugedma_dma_buf_vmap() (the address or an ERR_PTR; _unlocked from 6.2,
+ * when dma_buf_vmap() came to need the reservation lock held) and unmaps
+ * with hugedma_dma_buf_vunmap().
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
+#include <linux/iosys-map.h>
+#define hugedma_vmap_map		iosys_map
+#define hugedma_vmap_map_set_vaddr	iosys_map_set_vaddr
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+#include <linux/dma-buf-map.h>
+#define hugedma_vmap_map		dma_buf_map
+#define hugedma_vmap_map_set_vaddr	dma_buf_map_set_vaddr
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+#define HUGEDMA_DMA_BUF_VMAP_OPS(prefix)						\
+static int prefix##_vmap(struct dma_buf *dmabuf, struct hugedma_vmap_map *map)		\
+{											\
+	void *vaddr = prefix##_vmap_addr(dmabuf);					\
+											\
+	if (IS_ERR(vaddr))								\
+		return PTR_ERR(vaddr);							\
+	hugedma_vmap_map_set_vaddr(map, vaddr);						\
+	return 0;									\
+}											\
+static void prefix##_vunmap(struct dma_buf *dmabuf, struct hugedma_vmap_map *map)	\
+{											\
+	prefix##_vunmap_addr(dmabuf, map->vaddr);					\
+}
+
+static inline void *hugedma_dma_buf_vmap(struct dma_buf *dmabuf)
+{
+	struct hugedma_vmap_map map;
+	int ret;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	ret = dma_buf_vmap_unlocked(dmabuf, &map);
+#else
+	ret = dma_buf_vmap(dmabuf, &map);
+#endif
+	return ret ? ERR_PTR(ret) : map.vaddr;
+}
+
+static inline void hugedma_dma_buf_vunmap(struct dma_buf *dmabuf, void *vaddr)
+{
+	struct hugedma_vmap_map map;
+
+	hugedma_vmap_map_set_vaddr(&map, vaddr);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+#else
+	dma_buf_vunmap(dmabuf, &map);
+#endif
+}
+#else
+#define HUGEDMA_DMA_BUF_VMAP_OPS(prefix)						\
+static void *prefix##_vmap(struct dma_buf *dmabuf)					\
+{											\
+	void *vaddr = prefix##_vmap_addr(dmabuf);					\
+											\
+	return IS_ERR(vaddr) ? NULL : vaddr;						\
+}											\
+static void prefix##_vunmap(struct dma_buf *dmabuf, void *vaddr)			\
+{											\
+	prefix##_vunmap_addr(dmabuf, vaddr);						\
+}
+
+static inline void *hugedma_dma_buf_vmap(struct dma_buf *dmabuf)
+{
+	return dma_buf_vmap(dmabuf) ?: ERR_PTR(-ENOMEM);
+}
+
+static inline void hugedma_dma_buf_vunmap(struct dma_buf *dmabuf, void *vaddr)
+{
+	dma_buf_vunmap(dmabuf, vaddr);
+}
 #endif
 
 /*

@@ -125,6 +125,7 @@ struct hugedma_attachment {
 	bool requested;			/* mapped on request, not yet unmapped on request */
 	bool translated;		/* behind an IOMMU: bus addresses are IOVAs */
 	bool driver_owned;		/* its driver's (kernel API, dma-buf) */
+	unsigned long first, nr;	/* the pages it maps: nr 0 is the whole buffer */
 	struct sg_table sgt;		/* while mapped */
 	char *addrs_text, *lens_text;	/* dma_addrs, dma_lengths, while mapped */
 	size_t addrs_len, lens_len;
@@ -185,6 +186,8 @@ unsigned long hugedma_pages_get_unmapped_area(const struct hugedma_pages *pages,
 					      unsigned long addr, unsigned long len,
 					      unsigned long pgoff, unsigned long flags);
 int hugedma_pages_mmap(const struct hugedma_pages *pages, struct vm_area_struct *vma);
+void *hugedma_pages_vmap(const struct hugedma_pages *pages, unsigned long first,
+			 unsigned long nr);
 
 /* buffer.c: the buffer object */
 struct hugedma_buffer *hugedma_buffer_create(const char *name);
@@ -243,6 +246,9 @@ void hugedma_attach_exit(void);
 struct hugedma_attachment *hugedma_att_create(struct hugedma_buffer *buf, struct device *dev,
 					      const char *name, enum dma_data_direction dir,
 					      bool driver_owned);
+void hugedma_att_set_range(struct hugedma_attachment *att, unsigned long first,
+			   unsigned long nr);
+void hugedma_att_sync(struct hugedma_attachment *att, bool for_cpu);
 void hugedma_att_destroy(struct hugedma_attachment *att);
 void hugedma_att_get(struct hugedma_attachment *att);
 void hugedma_att_put(struct hugedma_attachment *att);
@@ -256,8 +262,11 @@ const char *hugedma_direction_name(enum dma_data_direction dir);
 int hugedma_parse_direction(const char *buf, enum dma_data_direction *dir);
 
 /* dmabuf.c */
+#define HUGEDMA_VMAP_MAX	BIT_ULL(30)	/* the largest dma-buf a kernel vmap()s */
+
 struct dma_buf;
-struct dma_buf *hugedma_dmabuf_export(struct hugedma_buffer *buf, unsigned int flags);
+struct dma_buf *hugedma_dmabuf_export(struct hugedma_buffer *buf, unsigned int flags,
+				      u64 offset, u64 length);
 
 /* chardev.c: /dev/hugedma/NAME */
 int hugedma_chardev_init(void);

@@ -59,28 +59,39 @@ struct hugedma_info {
 #define HUGEDMA_IOC_INFO	_IO(HUGEDMA_IOC_MAGIC, 0x00)
 
 /**
- * struct hugedma_export - HUGEDMA_IOC_EXPORT_DMABUF: a dma-buf of the whole buffer
+ * struct hugedma_export - HUGEDMA_IOC_EXPORT_DMABUF: a dma-buf of the buffer or of a range
  * @argsz: in: sizeof(struct hugedma_export) as the caller knows it
  * @flags: in: O_CLOEXEC and the access mode (O_RDONLY or O_RDWR) of the new fd
  * @fd: out: the dma-buf file descriptor (in: 0)
  * @reserved: 0
+ * @offset: in: the range's first byte in the buffer, a multiple of its page size
+ * @length: in: the range's bytes, a multiple of the page size; 0: to the buffer's end
  *
- * The dma-buf is named after the buffer.  Importers attach and map it through
- * the dma-buf API (their mappings appear under the buffer's attachments/);
- * mmap of the fd maps the buffer's huge pages, so it needs MAP_SHARED and an
- * address, offset and length aligned to the buffer's page size (the dma-buf
- * core does not align the address itself: map with MAP_FIXED inside a
- * reserved, aligned range).  The buffer cannot be disabled while any dma-buf
- * of it is alive.
+ * The dma-buf is named after the buffer and is @length bytes of it from
+ * @offset: a caller of the first version (argsz 16, or offset and length 0)
+ * gets the whole buffer.  A range that is not whole pages, is empty, wraps or
+ * ends beyond the buffer is EINVAL.  Importers attach and map it through the
+ * dma-buf API (their mappings, of the range only, appear under the buffer's
+ * attachments/); mmap of the fd maps the range's huge pages (offset 0 of the
+ * fd is @offset of the buffer), so it needs MAP_SHARED and an address, offset
+ * and length aligned to the buffer's page size (the dma-buf core does not
+ * align the address itself: map with MAP_FIXED inside a reserved, aligned
+ * range).  DMA_BUF_IOCTL_SYNC syncs the importers' mappings of this dma-buf;
+ * a kernel mapping (dma_buf_vmap()) of more than 1 GiB is refused (E2BIG:
+ * hugedma(7)).  The buffer cannot be disabled while any dma-buf of
+ * it is alive.
  */
 struct hugedma_export {
 	__u32 argsz;
 	__u32 flags;
 	__s32 fd;
 	__u32 reserved;
+	__u64 offset;
+	__u64 length;
 };
 
-#define HUGEDMA_EXPORT_SIZE_VER0	16
+#define HUGEDMA_EXPORT_SIZE_VER0	16	/* the first published size: the whole buffer */
+#define HUGEDMA_EXPORT_SIZE_VER1	32	/* with offset and length */
 
 #define HUGEDMA_IOC_EXPORT_DMABUF	_IO(HUGEDMA_IOC_MAGIC, 0x01)
 
