@@ -95,7 +95,8 @@ HUGEDMA_EXPORT int hugedma_query(struct hugedma *h, struct hugedma_info *info)
 	return ret;
 }
 
-HUGEDMA_EXPORT int hugedma_export_dmabuf(struct hugedma *h, int flags, int *fd)
+HUGEDMA_EXPORT int hugedma_export_dmabuf_range(struct hugedma *h, int flags, uint64_t offset,
+					       uint64_t length, int *fd)
 {
 	struct hugedma_export arg = { .argsz = sizeof(arg) };
 
@@ -103,10 +104,17 @@ HUGEDMA_EXPORT int hugedma_export_dmabuf(struct hugedma *h, int flags, int *fd)
 	    (flags & O_ACCMODE) == O_ACCMODE)
 		return -EINVAL;
 	arg.flags = (uint32_t)flags;
+	arg.offset = offset;
+	arg.length = length;
 	if (ioctl(h->fd, HUGEDMA_IOC_EXPORT_DMABUF, &arg))
 		return -errno;
 	*fd = arg.fd;
 	return 0;
+}
+
+HUGEDMA_EXPORT int hugedma_export_dmabuf(struct hugedma *h, int flags, int *fd)
+{
+	return hugedma_export_dmabuf_range(h, flags, 0, 0, fd);
 }
 
 HUGEDMA_EXPORT int hugedma_map(struct hugedma *h, uint64_t offset, size_t length, int prot,

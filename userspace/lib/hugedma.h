@@ -122,6 +122,25 @@ int hugedma_query(struct hugedma *h, struct hugedma_info *info);
 int hugedma_export_dmabuf(struct hugedma *h, int flags, int *fd);
 
 /**
+ * hugedma_export_dmabuf_range() - a dma-buf of a range of the buffer's pages
+ * @h: the handle
+ * @flags: O_RDONLY or O_RDWR, optionally with O_CLOEXEC
+ * @offset: bytes from the start of the buffer: a multiple of its page size
+ * @length: bytes, a multiple of the page size; 0 means from @offset to the end
+ * @fd: on success, the new dma-buf file descriptor (named after the buffer)
+ *
+ * As hugedma_export_dmabuf(), but the dma-buf is @length bytes of the buffer
+ * from @offset: importers' mappings cover that range only, and offset 0 of
+ * the fd's mmap(2) is @offset of the buffer.  Needs a module that knows
+ * ranges (one that does not takes a non-zero range as -E2BIG).
+ *
+ * Return: 0; -EINVAL for bad @flags, NULL arguments, or a range that is not
+ * whole pages inside the buffer (the kernel's verdict); or the ioctl's error.
+ */
+int hugedma_export_dmabuf_range(struct hugedma *h, int flags, uint64_t offset,
+				uint64_t length, int *fd);
+
+/**
  * hugedma_map() - map (part of) the buffer into this process
  * @h: the handle
  * @offset: bytes from the start of the buffer: a multiple of its page size

@@ -331,6 +331,53 @@ static void test_export(struct hugedma *h)
 	close(fd);
 }
 
+/* fdinfo's "size:" of dma-buf @fd, or 0 */
+static uint64_t dmabuf_size(int fd)
+{
+	char path[64], text[4096], *at;
+	ssize_t n = -1;
+	int efd;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	efd = open(path, O_RDONLY);
+	if (efd >= 0) {
+		n = read(efd, text, sizeof(text) - 1);
+		close(efd);
+	}
+	text[n > 0 ? n : 0] = '\0';
+	at = strstr(text, "size:\t");
+	return at ? strtoull(at + 6, NULL, 10) : 0;
+}
+
+/* A dma-buf of the last page, of the rest from a page, and ranges refused. */
+static void test_export_range(struct hugedma *h)
+{
+	int fd = -1;
+
+	t_ret(hugedma_export_dmabuf_range(h, O_RDWR, page_size / 2, page_size, &fd), -EINVAL,
+	      "export range: offset not a whole page");
+	t_ret(hugedma_export_dmabuf_range(h, O_RDWR, 0, page_size + 4096, &fd), -EINVAL,
+	      "export range: length not a whole page");
+	t_ret(hugedma_export_dmabuf_range(h, O_RDWR, size, 0, &fd), -EINVAL,
+	      "export range: offset at the end");
+	t_ret(hugedma_export_dmabuf_range(h, O_RDWR, size - page_size, 2 * page_size, &fd),
+	      -EINVAL, "export range: beyond the end");
+	t_ret(hugedma_export_dmabuf_range(h, O_RDWR, page_size, UINT64_MAX - page_size + 1, &fd),
+	      -EINVAL, "export range: wraps");
+	t_ret(hugedma_export_dmabuf_range(NULL, O_RDWR, 0, 0, &fd), -EINVAL,
+	      "export range: NULL handle");
+	if (t_ret(hugedma_export_dmabuf_range(h, O_RDWR | O_CLOEXEC, size - page_size, page_size,
+					      &fd), 0, "export range: the last page")) {
+		t_u64(dmabuf_size(fd), page_size, "export range: the dma-buf is one page");
+		close(fd);
+	}
+	if (t_ret(hugedma_export_dmabuf_range(h, O_RDWR | O_CLOEXEC, 0, 0, &fd), 0,
+		  "export range: 0 and 0")) {
+		t_u64(dmabuf_size(fd), size, "export range: 0 and 0 is the whole buffer");
+		close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct hugedma *h;
@@ -346,6 +393,7 @@ int main(int argc, char **argv)
 	if (t_ret(hugedma_open(name, O_RDWR, &h), 0, "open: O_RDWR")) {
 		test_query(h);
 		test_export(h);
+		test_export_range(h);
 		test_map(h);
 		test_bus_addrs(h);
 		test_readonly();
