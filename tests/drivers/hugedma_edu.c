@@ -40,6 +40,7 @@ HUGEDMA_IMPORT_NS(DMA_BUF);
 #define EDU_CMD_TO_RAM	0x2
 #define EDU_BUF		0x40000
 #define EDU_BUF_MAX	4095
+#define EDU_DMABUF_HELD	4
 
 struct hugedma_edu {
 	struct pci_dev *pdev;
@@ -47,6 +48,11 @@ struct hugedma_edu {
 	struct mutex lock;		/* the engine, and the held mapping */
 	struct hugedma_buffer *held;
 	struct sg_table *held_sgt;
+	/* dma-buf mappings held from DMABUF_ATTACH to DMABUF_DETACH */
+	struct dma_buf_attachment *dmabuf_att[EDU_DMABUF_HELD];
+	struct sg_table *dmabuf_sgt[EDU_DMABUF_HELD];
+	enum dma_data_direction dmabuf_dir[EDU_DMABUF_HELD];
+	unsigned int dmabuf_nr;
 	/* benchmarks: coherent chunks */
 	void **co_cpu;
 	dma_addr_t *co_dma;
@@ -136,6 +142,7 @@ out_put:
 
 /* Attach dma-buf @fd to edu and map it; edu_dmabuf_unmap() undoes it all. */
 static struct sg_table *edu_dmabuf_map(struct hugedma_edu *edu, int fd,
+				       enum dma_data_direction dir,
 				       struct dma_buf_attachment **attachp)
 {
 	struct dma_buf_attachment *attach;
@@ -150,7 +157,7 @@ static struct sg_table *edu_dmabuf_map(struct hugedma_edu *edu, int fd,
 		sgt = ERR_CAST(attach);
 		goto out_put;
 	}
-	sgt = hugedma_dma_buf_map(attach, DMA_BIDIRECTIONAL);
+	sgt = hugedma_dma_buf_map(attach, dir);
 	if (IS_ERR(sgt))
 		goto out_detach;
 	*attachp = attach;
@@ -163,11 +170,12 @@ out_put:
 	return sgt;
 }
 
-static void edu_dmabuf_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt)
+static void edu_dmabuf_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
+			     enum dma_data_direction dir)
 {
 	struct dma_buf *dmabuf = attach->dmabuf;
 
-	hugedma_dma_buf_unmap(attach, sgt, DMA_BIDIRECTIONAL);
+	hugedma_dma_buf_unmap(attach, sgt, dir);
 	dma_buf_detach(dmabuf, attach);
 	dma_buf_put(dmabuf);
 }
@@ -178,11 +186,82 @@ static int edu_dmabuf(struct hugedma_edu *edu, struct hugedma_edu_xfer *x)
 	struct sg_table *sgt;
 	int ret;
 
-	sgt = edu_dmabuf_map(edu, x->fd, &attach);
+	sgt = edu_dmabuf_map(edu, x->fd, DMA_BIDIRECTIONAL, &attach);
 	if (IS_ERR(sgt))
 		return PTR_ERR(sgt);
 	ret = edu_xfer_sgt(edu, sgt, x);
-	edu_dmabuf_unmap(attach, sgt);
+	edu_dmabuf_unmap(attach, sgt, DMA_BIDIRECTIONAL);
+	return ret;
+}
+
+static int edu_dmabuf_attach(struct hugedma_edu *edu, const s32 *arg)
+{
+	enum dma_data_direction dir = arg[1];
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+
+	if (edu->dmabuf_nr == EDU_DMABUF_HELD)
+		return -EBUSY;
+	if (!valid_dma_direction(dir))
+		return -EINVAL;
+	sgt = edu_dmabuf_map(edu, arg[0], dir, &attach);
+	if (IS_ERR(sgt))
+		return PTR_ERR(sgt);
+	edu->dmabuf_att[edu->dmabuf_nr] = attach;
+	edu->dmabuf_sgt[edu->dmabuf_nr] = sgt;
+	edu->dmabuf_dir[edu->dmabuf_nr] = dir;
+	edu->dmabuf_nr++;
+	return 0;
+}
+
+static void edu_dmabuf_detach_all(struct hugedma_edu *edu)
+{
+	while (edu->dmabuf_nr) {
+		unsigned int i = --edu->dmabuf_nr;
+
+		edu_dmabuf_unmap(edu->dmabuf_att[i], edu->dmabuf_sgt[i], edu->dmabuf_dir[i]);
+	}
+}
+
+static int edu_dmabuf_xfer(struct hugedma_edu *edu, struct hugedma_edu_xfer *x)
+{
+	if (!edu->dmabuf_nr)
+		return -ENOENT;
+	return edu_xfer_sgt(edu, edu->dmabuf_sgt[0], x);
+}
+
+/* A kernel importer's CPU access: vmap, begin, copy, end, vunmap. */
+static int edu_vmap(struct hugedma_edu_vmap *v)
+{
+	enum dma_data_direction dir = v->write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	void __user *data = u64_to_user_ptr(v->data);
+	struct dma_buf *dmabuf;
+	void *vaddr;
+	int ret;
+
+	dmabuf = dma_buf_get(v->fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	ret = -EINVAL;
+	if (v->offset > dmabuf->size || v->len > dmabuf->size - v->offset)
+		goto out_put;
+	vaddr = hugedma_dma_buf_vmap(dmabuf);
+	if (IS_ERR(vaddr)) {
+		ret = PTR_ERR(vaddr);
+		goto out_put;
+	}
+	ret = dma_buf_begin_cpu_access(dmabuf, dir);
+	if (ret)
+		goto out_vunmap;
+	if (v->write)
+		ret = copy_from_user(vaddr + v->offset, data, v->len) ? -EFAULT : 0;
+	else
+		ret = copy_to_user(data, vaddr + v->offset, v->len) ? -EFAULT : 0;
+	dma_buf_end_cpu_access(dmabuf, dir);
+out_vunmap:
+	hugedma_dma_buf_vunmap(dmabuf, vaddr);
+out_put:
+	dma_buf_put(dmabuf);
 	return ret;
 }
 
@@ -367,19 +446,21 @@ static int edu_dmabuf_segs(struct hugedma_edu *edu, u64 *arg)
 	struct dma_buf_attachment *attach;
 	struct sg_table *sgt;
 
-	sgt = edu_dmabuf_map(edu, arg[0], &attach);
+	sgt = edu_dmabuf_map(edu, arg[0], DMA_BIDIRECTIONAL, &attach);
 	if (IS_ERR(sgt))
 		return PTR_ERR(sgt);
 	arg[1] = sgt->nents;
-	edu_dmabuf_unmap(attach, sgt);
+	edu_dmabuf_unmap(attach, sgt, DMA_BIDIRECTIONAL);
 	return 0;
 }
 
 static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct hugedma_edu_coherent co;
+	struct hugedma_edu_vmap vm;
 	struct hugedma_edu_xfer x;
 	struct hugedma_edu *edu;
+	s32 att[2];
 	u64 dma[2];
 	int ret;
 
@@ -393,6 +474,23 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (cmd == HUGEDMA_EDU_RELEASE) {
 		edu_release_held(edu);
 		ret = 0;
+		goto out_unlock;
+	}
+	if (cmd == HUGEDMA_EDU_DMABUF_DETACH) {
+		edu_dmabuf_detach_all(edu);
+		ret = 0;
+		goto out_unlock;
+	}
+	if (cmd == HUGEDMA_EDU_DMABUF_ATTACH) {
+		ret = -EFAULT;
+		if (!copy_from_user(att, (void __user *)arg, sizeof(att)))
+			ret = edu_dmabuf_attach(edu, att);
+		goto out_unlock;
+	}
+	if (cmd == HUGEDMA_EDU_VMAP) {
+		ret = -EFAULT;
+		if (!copy_from_user(&vm, (void __user *)arg, sizeof(vm)))
+			ret = edu_vmap(&vm);
 		goto out_unlock;
 	}
 	if (cmd == HUGEDMA_EDU_COHERENT_FREE) {
@@ -449,6 +547,9 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case HUGEDMA_EDU_DMABUF:
 		ret = edu_dmabuf(edu, &x);
+		break;
+	case HUGEDMA_EDU_DMABUF_XFER:
+		ret = edu_dmabuf_xfer(edu, &x);
 		break;
 	case HUGEDMA_EDU_HOLD:
 		ret = edu_hold(edu, &x);
@@ -524,6 +625,7 @@ static void edu_remove(struct pci_dev *pdev)
 	mutex_unlock(&edu_dev_lock);
 	mutex_lock(&edu->lock);
 	edu_release_held(edu);
+	edu_dmabuf_detach_all(edu);
 	edu_coherent_free(edu);
 	mutex_unlock(&edu->lock);
 }

@@ -54,4 +54,31 @@ struct hugedma_edu_coherent {
 /* Benchmarks: map a dma-buf (fd) for edu; out: its DMA segments (nents), unmapped again */
 #define HUGEDMA_EDU_DMABUF_SEGS		_IOWR('h', 0x49, __u64[2])
 
+/*
+ * dma-buf importer tests.  DMABUF_ATTACH attaches dma-buf fd arg[0] to edu and
+ * maps it in direction arg[1] (enum dma_data_direction), held until
+ * DMABUF_DETACH (all of them), rmmod or unbind: at most 4 (-EBUSY beyond).
+ * DMABUF_XFER is DMABUF's round trip through the first held mapping (src and
+ * dst are offsets into the dma-buf; fd is ignored).
+ */
+#define HUGEDMA_EDU_DMABUF_ATTACH	_IOW('h', 0x4b, __s32[2])
+#define HUGEDMA_EDU_DMABUF_XFER		_IOWR('h', 0x4c, struct hugedma_edu_xfer)
+#define HUGEDMA_EDU_DMABUF_DETACH	_IO('h', 0x4d)
+
+/*
+ * VMAP: dma_buf_vmap() of dma-buf fd, then len bytes at offset of that
+ * mapping copied to user memory at data (write 0) or from it (write 1),
+ * between dma_buf_begin_cpu_access() and dma_buf_end_cpu_access(); unmapped
+ * again.  The errno is vmap's (5.10: ENOMEM for any refusal).
+ */
+struct hugedma_edu_vmap {
+	__s32 fd;
+	__u32 write;
+	__u64 offset;
+	__u64 len;
+	__u64 data;		/* a user pointer */
+};
+
+#define HUGEDMA_EDU_VMAP		_IOW('h', 0x4e, struct hugedma_edu_vmap)
+
 #endif /* HUGEDMA_EDU_H */

@@ -688,7 +688,9 @@ IOC_INFO = (0xB8 << 8) | 0x00  # _IO(0xB8, 0)
 INFO = struct.Struct("=IIQQQiIII40s")
 assert INFO.size == 88
 IOC_EXPORT = (0xB8 << 8) | 0x01
-EXPORT = struct.Struct("=IIiI")
+EXPORT = struct.Struct("=IIiI")         # the first version: the whole buffer
+EXPORT_V1 = struct.Struct("=IIiIQQ")    # with offset and length
+assert EXPORT_V1.size == 32
 CONTROL = "/dev/hugedma/control"
 IOC_IMPORT = (0xB8 << 8) | 0x10
 IMPORT = struct.Struct("=IIQQ40s")
@@ -696,10 +698,44 @@ assert IMPORT.size == 64
 
 
 def export(buf_fd, flags=os.O_RDWR | os.O_CLOEXEC):
-    """A dma-buf fd exported from a buffer's fd."""
+    """A dma-buf fd exported from a buffer's fd (the first version's struct)."""
     raw = bytearray(EXPORT.pack(16, flags, 0, 0))
     fcntl.ioctl(buf_fd, IOC_EXPORT, raw)
     return EXPORT.unpack(raw)[2]
+
+
+def export_range(buf_fd, offset, length, flags=os.O_RDWR | os.O_CLOEXEC):
+    """A dma-buf fd of length bytes of the buffer from offset (0, 0: all of it)."""
+    raw = bytearray(EXPORT_V1.pack(32, flags, 0, 0, offset, length))
+    fcntl.ioctl(buf_fd, IOC_EXPORT, raw)
+    return EXPORT_V1.unpack(raw)[2]
+
+
+def dmabuf_size(dfd):
+    """The dma-buf's size, from the kernel's own fdinfo."""
+    m = re.search(r"^size:\s+(\d+)$", read(f"/proc/self/fdinfo/{dfd}"), re.M)
+    assert m, f"no size in the fdinfo of fd {dfd}"
+    return int(m.group(1))
+
+
+# <linux/dma-buf.h>: DMA_BUF_IOCTL_SYNC, _IOW('b', 0, struct dma_buf_sync { __u64 flags; })
+DMA_BUF_IOCTL_SYNC = (1 << 30) | (8 << 16) | (ord("b") << 8) | 0
+SYNC_READ, SYNC_WRITE, SYNC_START, SYNC_END = 1, 2, 0, 4
+
+
+def dmabuf_sync(dfd, flags):
+    """DMA_BUF_IOCTL_SYNC: 0 or the errno."""
+    return try_call(fcntl.ioctl, dfd, DMA_BUF_IOCTL_SYNC, struct.pack("=Q", flags))
+
+
+def map_dmabuf(dfd, length, page_size, prot=mmap.PROT_READ | mmap.PROT_WRITE, offset=0):
+    """mmap of a dma-buf at a page_size-aligned address (the dma-buf core aligns
+    nothing: MAP_FIXED inside a reserved window).  (address, 0) or (None, errno)."""
+    win, err = cmmap(length + page_size, 0, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1)
+    assert err == 0, os.strerror(err)
+    at = (win + page_size - 1) // page_size * page_size
+    libc.munmap(win, length + page_size)
+    return cmmap(length, prot, mmap.MAP_SHARED | 0x10, dfd, offset, addr=at)
 
 
 def huge_map(nr, page_size=SZ_2M, shared=True):
@@ -764,6 +800,30 @@ EDU_SET_DMA = _IOW(0x45, 16)
 EDU_READ = _IOWR(0x46, XFER.size)
 EDU_WRITE = _IOWR(0x4A, XFER.size)
 LEN = 4095  # edu's window is 4 KB, and QEMU 7.2 aborts at exactly 4096
+# dma-buf mappings edu holds (at most 4), a round trip through the first, and vmap
+EDU_DMABUF_ATTACH = _IOW(0x4B, 8)
+EDU_DMABUF_XFER = _IOWR(0x4C, XFER.size)
+EDU_DMABUF_DETACH = (ord("h") << 8) | 0x4D
+VMAP = struct.Struct("=iIQQQ")
+EDU_VMAP = _IOW(0x4E, VMAP.size)
+DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE = 0, 1, 2
+
+
+def edu_dmabuf_attach(fd, dfd, direction=DMA_BIDIRECTIONAL):
+    """edu attaches dma-buf dfd and maps it, until EDU_DMABUF_DETACH: 0 or the errno."""
+    return try_call(fcntl.ioctl, fd, EDU_DMABUF_ATTACH, struct.pack("=ii", dfd, direction))
+
+
+def edu_vmap(fd, dfd, offset, data=None, length=0):
+    """edu vmaps dma-buf dfd and reads length bytes at offset of it (data None)
+    or writes data there: (0, bytes read or None) or (errno, None)."""
+    buf = ctypes.create_string_buffer(data if data is not None else length)
+    n = len(data) if data is not None else length
+    raw = VMAP.pack(dfd, data is not None, offset, n, ctypes.addressof(buf))
+    err = try_call(fcntl.ioctl, fd, EDU_VMAP, raw)
+    if err:
+        return err, None
+    return 0, (None if data is not None else buf.raw[:n])
 
 SEEN_IOVAS = set()  # every bus address a test learnt (test_attach checks them unmapped after it)
 

@@ -488,9 +488,10 @@ def test_info_ioctl_malformed(enabled):
 
 
 def test_export_ioctl_malformed(enabled):
-    """EXPORT_DMABUF: argsz, unknown flags, fd and reserved set, a larger struct with
-    a non-zero tail, bad pointers.  No dma-buf fd appears and none is left holding
-    the buffer (it disables afterwards)."""
+    """EXPORT_DMABUF: argsz, unknown flags, fd and reserved set, ranges (offset and
+    length) that are not whole pages inside the buffer, a struct larger than the
+    kernel's with a non-zero tail, bad pointers.  No dma-buf fd appears and none is
+    left holding the buffer (it disables afterwards)."""
     rng = random.Random("export")
     fd = os.open(f"/dev/hugedma/{enabled.name}", os.O_RDWR)
     before, fds = read_all(enabled), open_fds()
@@ -503,8 +504,19 @@ def test_export_ioctl_malformed(enabled):
         for _ in range(10):
             cases.append((16, os.O_RDWR, rng.randrange(1, 1 << 31), 0, b"", errno.EINVAL))
             cases.append((16, os.O_RDWR, 0, rng.randrange(1, 1 << 32), b"", errno.EINVAL))
+        # offset and length (argsz 32): not whole 2 MB pages, or not inside the 4 MB
+        size, ps = 4 << 20, h.SZ_2M
+        ranges = [(ps, ps * 2), (size, 0), (0, size + ps), (U64 - ps + 1, ps), (ps, U64 - ps + 1)]
+        for _ in range(20):
+            off, length = rng.randrange(0, 1 << 64), rng.randrange(0, 1 << 64)
+            if not (off % ps == 0 and length % ps == 0 and off < size and
+                    length <= size - off):
+                ranges.append((off, length))
+        for off, length in ranges:
+            cases.append((32, os.O_RDWR, 0, 0, struct.pack("=QQ", off, length), errno.EINVAL))
+        # a struct larger than the kernel's (32 bytes) with a non-zero byte beyond it
         for extra in (b"\x01", b"\0" * 7 + b"\x80", rng.randbytes(48) + b"\x01"):
-            cases.append((16 + len(extra), os.O_RDWR, 0, 0, extra, errno.E2BIG))
+            cases.append((32 + len(extra), os.O_RDWR, 0, 0, bytes(16) + extra, errno.E2BIG))
         for argsz, flags, dfd, res, extra, err in cases:
             raw = EXPORT.pack(argsz, flags, dfd, res) + extra
             got, _ = ioctl(fd, IOC_EXPORT, raw)

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Leak runs: with kmemleak on (the debug kernel booted with kmemleak=on:
 tests/vm/run --append kmemleak=on), cycles of everything that allocates -- mkdir,
-enable, mmap, dma-buf export, the kernel API's map, configfs attachments to edu
+enable, mmap, dma-buf export (whole, and of a range held by edu across CPU-access
+syncs and vmapped), the kernel API's map, configfs attachments to edu
 (behind the IOMMU when there is one), import, refused requests, and a module
 unload and reload -- then a kmemleak scan (a second one confirms any report).
 No object allocated by this test may be reported (and none whose trace names
@@ -65,6 +66,19 @@ def cycle(i, edu, bdf, iovas):
         err, s, d = h.xfer(edu.fd, h.EDU_DMABUF, dmafd=dfd, src=64, dst=h.SZ_2M + 64)
         assert err == 0, os.strerror(err)
         iovas.update((s, d))
+    os.close(dfd)
+    # a dma-buf of the second page: held by edu across CPU-access syncs, vmapped
+    dfd = h.export_range(fd, h.SZ_2M, h.SZ_2M)
+    assert h.try_call(h.export_range, fd, h.SZ_2M, 4096) == errno.EINVAL
+    if edu:
+        assert h.edu_dmabuf_attach(edu.fd, dfd) == 0
+        assert h.dmabuf_sync(dfd, h.SYNC_START | h.SYNC_WRITE) == 0
+        assert h.dmabuf_sync(dfd, h.SYNC_END | h.SYNC_WRITE) == 0
+        err, s, d = h.xfer(edu.fd, h.EDU_DMABUF_XFER, src=64, dst=8192)
+        assert err == 0, os.strerror(err)
+        iovas.update((s, d))
+        fcntl.ioctl(edu.fd, h.EDU_DMABUF_DETACH)
+        assert h.edu_vmap(edu.fd, dfd, 0, data=b"v") == (0, None)
     os.close(dfd)
     os.close(fd)
     if edu:
