@@ -23,9 +23,11 @@
  *
  * vmap gives a kernel importer one virtually contiguous mapping.  vmap() maps
  * base pages only, so it costs 2 MiB of struct page pointers per GiB while it
- * is built and 2 MiB of page tables per GiB while it lives: dma-bufs beyond
- * HUGEDMA_VMAP_MAX are refused (-E2BIG) rather than building GBs of page
- * tables.
+ * is built and 2 MiB of page tables per GiB while it lives: a dma-buf beyond
+ * HUGEDMA_VMAP_MAX is exported without the vmap op, so dma_buf_vmap() fails
+ * (-EINVAL; NULL before 5.11) rather than building GBs of page tables.  An
+ * op that refused instead would trip the core's WARN_ON_ONCE on a failed
+ * vmap, a splat for what is a documented limit.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -172,13 +174,6 @@ static void *hugedma_dmabuf_vmap_addr(struct dma_buf *dmabuf)
 	struct hugedma_dmabuf *hd = dmabuf->priv;
 	void *vaddr;
 
-	if (dmabuf->size > HUGEDMA_VMAP_MAX) {
-		pr_warn_ratelimited("%s: rejected vmap '%#zx bytes at %#llx, limit %#llx': %pe\n",
-				    hd->buf->name, dmabuf->size,
-				    (u64)hd->first << hd->shift,
-				    HUGEDMA_VMAP_MAX, ERR_PTR(-E2BIG));
-		return ERR_PTR(-E2BIG);
-	}
 	vaddr = hugedma_pages_vmap(hd->buf->pages, hd->first, hd->nr);
 	return vaddr ?: ERR_PTR(-ENOMEM);
 }
@@ -214,6 +209,18 @@ static const struct dma_buf_ops hugedma_dmabuf_ops = {
 	.mmap = hugedma_dmabuf_mmap,
 	.vmap = hugedma_dmabuf_vmap,
 	.vunmap = hugedma_dmabuf_vunmap,
+	.release = hugedma_dmabuf_release,
+};
+
+/* the same, for a dma-buf larger than HUGEDMA_VMAP_MAX: no kernel mapping */
+static const struct dma_buf_ops hugedma_dmabuf_ops_novmap = {
+	.attach = hugedma_dmabuf_attach,
+	.detach = hugedma_dmabuf_detach,
+	.map_dma_buf = hugedma_dmabuf_map,
+	.unmap_dma_buf = hugedma_dmabuf_unmap,
+	.begin_cpu_access = hugedma_dmabuf_begin_cpu_access,
+	.end_cpu_access = hugedma_dmabuf_end_cpu_access,
+	.mmap = hugedma_dmabuf_mmap,
 	.release = hugedma_dmabuf_release,
 };
 
@@ -275,8 +282,9 @@ struct dma_buf *hugedma_dmabuf_export(struct hugedma_buffer *buf, unsigned int f
 	if (ret)
 		goto out_release_hold;
 
-	exp_info.ops = &hugedma_dmabuf_ops;
 	exp_info.size = (size_t)hd->nr << hd->shift;
+	exp_info.ops = exp_info.size > HUGEDMA_VMAP_MAX ? &hugedma_dmabuf_ops_novmap :
+			&hugedma_dmabuf_ops;
 	exp_info.flags = flags & O_ACCMODE;
 	exp_info.priv = hd;
 	dmabuf = dma_buf_export(&exp_info);
