@@ -34,12 +34,25 @@ def installed():
     had_group = subprocess.run(["getent", "group", "hugedma"],
                                capture_output=True).returncode == 0
     assert not had_group, "the guest sees a hugedma group already: the test proves nothing"
+    config = [p for p in (pathlib.Path("/etc/hugedma"), pathlib.Path("/etc/default/hugedma"))
+              if not p.exists()]
     r = subprocess.run(["make", "-s", "-C", str(h.REPO / "admin"), "install"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "groupadd --system hugedma" in r.stdout
     yield grp.getgrnam("hugedma").gr_gid
     OPT_IN.unlink(missing_ok=True)
+    # the guest's later tests (the Debian packages' purge) find what they would
+    # on a machine without it: make uninstall, and what it leaves on purpose
+    r = subprocess.run(["make", "-s", "-C", str(h.REPO / "admin"), "uninstall"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for p in config:
+        if p.is_dir():
+            shutil.rmtree(p)
+        else:
+            p.unlink(missing_ok=True)
+    subprocess.run(["groupdel", "hugedma"], check=True, timeout=60)
 
 
 def udev_add(sysdir):
