@@ -12,6 +12,7 @@ against its own record of the mapping)."""
 import ctypes
 import errno
 import fcntl
+import json
 import mmap
 import os
 import pathlib
@@ -408,3 +409,28 @@ def test_bad_ranges_refused(edu, mkbuf):
     finally:
         os.close(bfd)
     assert b.disable() == 0, "a refused export left a hold on the buffer"
+
+
+@pytest.mark.userspace
+def test_hugedmactl_check_takes_an_importer_for_a_kernel_user(edu, mkbuf):
+    """An importer's attachment is named after its device and dma-buf, not a PCI
+    device: hugedmactl check reports it as a kernel user's, not as a missing device."""
+    fd, _ = edu
+    b = mkbuf(page_size="2M", size="4M")
+    assert b.enable() == 0
+    bfd = os.open(f"/dev/hugedma/{b.name}", os.O_RDWR)
+    dfd = export(bfd)
+    try:
+        assert edu_dmabuf_attach(fd, dfd) == 0
+        r = subprocess.run([str(h.REPO / "userspace" / "hugedmactl"), "--json", "check"],
+                           capture_output=True, text=True, timeout=60)
+        checks = json.loads(r.stdout)["checks"]
+        mine = [c for c in checks if c["detail"].startswith(f"{b.name}/")]
+        assert len(mine) == 1 and mine[0]["level"] == "ok", mine
+        assert "a kernel user's, mapped" in mine[0]["detail"], mine
+        assert not [c for c in checks if c["level"] == "problem" and b.name in c["detail"]]
+    finally:
+        fcntl.ioctl(fd, EDU_DMABUF_DETACH)
+        os.close(dfd)
+        os.close(bfd)
+    assert b.disable() == 0

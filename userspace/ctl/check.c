@@ -178,6 +178,11 @@ static void check_device(struct report *r, const struct hugedma_buffer_desc *b,
 	snprintf(what, sizeof(what), "%s/%s", b->name, bdf);
 	if (hugedma_attachment_describe(b->name, bdf, &a))
 		return;	/* gone meanwhile */
+	if (!a.configfs) {
+		/* a dma-buf importer's or an in-kernel driver's: named for it, not a BDF */
+		say(r, OK, "attachment", "%s: a kernel user's, %s", what, a.state);
+		return;
+	}
 	if (hugedma_device_describe(bdf, &d)) {
 		say(r, PROBLEM, "attachment", "%s: no such PCI device (state %s)", what, a.state);
 		return;
