@@ -11,7 +11,9 @@
 #                        pages, bash completion), admin/ and hugedma(7), on a real
 #                        machine; DESTDIR stages it all
 #   make bench           boot one guest, print hugedma against the alternatives
-#                        (bench/run; newest table on top of bench/RESULTS.md)
+#                        (bench/run), then one of the debug kernel counting IOMMU
+#                        page-table entries (bench/run --iommu-pages); newest
+#                        tables on top of bench/RESULTS.md
 #   make uninstall       undo make install
 #   make dkms-install    copy the module's source to /usr/src/hugedma-VERSION
 #                        (make dkms-source), then dkms add, build and install it for
@@ -88,6 +90,7 @@ demo:
 
 bench:
 	bench/run
+	bench/run --iommu-pages
 
 # checkpatch and its data files come from Debian's linux-source package; without
 # spelling.txt and const_structs.checkpatch it silently skips those checks.
