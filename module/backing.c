@@ -218,20 +218,26 @@ static unsigned long hugedma_pages_span(const struct hugedma_pages *pages, unsig
 	return nr << (pages->shift - PAGE_SHIFT);
 }
 
+/* The locked-memory charge the pages carry, if any, back to its mm. */
+static void hugedma_pages_uncharge(struct hugedma_pages *pages, unsigned long nr_charged)
+{
+	if (!pages->locked_mm)
+		return;
+	/* a charged process that has exited has no locked_vm left to return to */
+	if (mmget_not_zero(pages->locked_mm)) {
+		account_locked_vm(pages->locked_mm, nr_charged, false);
+		mmput(pages->locked_mm);
+	}
+	mmdrop(pages->locked_mm);
+}
+
 static void hugedma_pages_unpin(struct hugedma_pages *pages, unsigned long nr_charged)
 {
 	unsigned long i;
 
 	for (i = 0; i < pages->nr; i++)
 		unpin_user_page(folio_page(pages->folios[i], 0));
-	if (pages->locked_mm) {
-		/* an importer that has exited has no locked_vm left to return to */
-		if (mmget_not_zero(pages->locked_mm)) {
-			account_locked_vm(pages->locked_mm, nr_charged, false);
-			mmput(pages->locked_mm);
-		}
-		mmdrop(pages->locked_mm);
-	}
+	hugedma_pages_uncharge(pages, nr_charged);
 	kvfree(pages->extents);
 	kvfree(pages);
 }
@@ -257,6 +263,8 @@ static void hugedma_pages_release(struct hugedma_pages *pages)
 		WARN_ONCE(ret, "punching out %lu pages failed: %d\n", pages->nr, ret);
 	}
 	fput(pages->file);
+	/* a heap allocation's charge (heap.c): the pages are back in the pool */
+	hugedma_pages_uncharge(pages, hugedma_pages_span(pages, pages->nr));
 	kvfree(pages->extents);
 	kvfree(pages);
 }

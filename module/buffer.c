@@ -22,6 +22,8 @@
 #include <linux/mm.h>
 #include <linux/nodemask.h>
 #include <linux/numa.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/stringhash.h>
@@ -78,6 +80,7 @@ static struct hugedma_buffer *hugedma_buffer_alloc(const char *name)
 	kref_init(&buf->kref);
 	INIT_HLIST_NODE(&buf->hnode);
 	INIT_LIST_HEAD(&buf->attachments);
+	INIT_LIST_HEAD(&buf->heap_orphan);
 	mutex_init(&buf->lock);
 	strscpy(buf->name, name, sizeof(buf->name));
 	buf->numa_node = NUMA_NO_NODE;
@@ -140,6 +143,24 @@ struct hugedma_buffer *hugedma_buffer_create_user(const char *name,
 	buf->numa_node = pages->nid;
 	buf->pages = pages;
 	buf->state = HUGEDMA_ENABLING;
+	buf->pid = get_task_pid(current, PIDTYPE_TGID);
+	return buf;
+}
+
+/*
+ * A dma-heap allocation: as an imported buffer (it ends through @retire with
+ * its last user), but of pool pages.
+ */
+struct hugedma_buffer *hugedma_buffer_create_heap(const char *name,
+						  struct hugedma_pages *pages,
+						  void (*retire)(struct hugedma_buffer *buf))
+{
+	struct hugedma_buffer *buf;
+
+	buf = hugedma_buffer_create_user(name, pages, retire);
+	if (IS_ERR(buf))
+		return buf;
+	buf->heap = true;
 	return buf;
 }
 
@@ -154,8 +175,9 @@ static void hugedma_buffer_release(struct kref *kref)
 
 	/* every path to the last reference disables first */
 	WARN_ON(buf->state != HUGEDMA_DISABLED || buf->pages || buf->dev ||
-		!list_empty(&buf->attachments));
+		!list_empty(&buf->attachments) || !list_empty(&buf->heap_orphan));
 	hugedma_buffer_unlist(buf);
+	put_pid(buf->pid);
 	mutex_destroy(&buf->lock);
 	kfree(buf);
 }
@@ -250,6 +272,11 @@ int hugedma_buffer_begin(struct hugedma_buffer *buf, enum hugedma_event event)
 				 &next);
 	if (!ret)
 		buf->state = next;
+	if (!ret && event == HUGEDMA_EV_ENABLE) {
+		/* sysfs' pid: the enabling process (the class device is not there yet) */
+		put_pid(buf->pid);
+		buf->pid = get_task_pid(current, PIDTYPE_TGID);
+	}
 	mutex_unlock(&buf->lock);
 	return ret;
 }
@@ -402,7 +429,8 @@ void hugedma_buffer_info(struct hugedma_buffer *buf, struct hugedma_info *info)
 	info->nr_pages = buf->size >> buf->page_shift;
 	info->numa_node = buf->pages ? buf->pages->nid : buf->numa_node;
 	info->state = buf->state;
-	info->source = buf->user ? HUGEDMA_SOURCE_USER : HUGEDMA_SOURCE_POOL;
+	info->source = buf->heap ? HUGEDMA_SOURCE_HEAP :
+		       buf->user ? HUGEDMA_SOURCE_USER : HUGEDMA_SOURCE_POOL;
 	strscpy(info->name, buf->name, sizeof(info->name));
 	mutex_unlock(&buf->lock);
 }

@@ -10,7 +10,7 @@
  * Files call only down the floors, never up (no circle of calls among them):
  *
  *   main                   init and exit, in order
- *   configfs, import       dispatch: parse a write or an ioctl, call below
+ *   configfs, import, heap  dispatch: parse a write or an ioctl, call below
  *   lifecycle              enable, disable, import, retire: publish and unpublish
  *   chardev                /dev/hugedma/NAME
  *   dmabuf, api            dma-buf export, the in-kernel API
@@ -21,7 +21,8 @@
  *   parse, state, extent   pure: input values, the state table, extent merging
  *
  * What must go up goes through a callback the object was created with: an
- * imported buffer's last release calls its @retire (lifecycle.c's).
+ * imported buffer's last release calls its @retire (lifecycle.c's), a heap
+ * allocation's heap.c's.
  */
 #ifndef HUGEDMA_H
 #define HUGEDMA_H
@@ -66,7 +67,7 @@ struct hugedma_extent {
 struct hugedma_pages {
 	struct file *file;		/* unlinked hugetlbfs file of the pages, or NULL: pinned */
 	struct file *mapfile;		/* read-only open of it, for user mappings */
-	struct mm_struct *locked_mm;	/* pinned: the importer's mm, charged locked_vm */
+	struct mm_struct *locked_mm;	/* charged locked_vm: an importer's, a heap allocator's */
 	unsigned int shift;		/* huge page shift */
 	int nid;			/* node of every page, or NUMA_NO_NODE if mixed */
 	unsigned long nr;		/* pages held in @folios */
@@ -80,8 +81,11 @@ struct hugedma_buffer {
 	struct hlist_node hnode;	/* in the name table while the name is taken */
 	struct mutex lock;		/* everything below */
 	char name[HUGEDMA_NAME_MAX + 1];
-	bool user;			/* imported (pinned user pages), not from the pool */
-	bool importer;			/* user: the importing file is still open */
+	bool user;			/* ends with its last user: imported, or heap */
+	bool heap;			/* user: a dma-heap allocation of pool pages (heap.c) */
+	bool importer;			/* user: its importing file (or allocating call) is there */
+	struct pid *pid;		/* who enabled, imported or allocated it last */
+	struct list_head heap_orphan;	/* heap: on heap.c's list while its unmapping is awaited */
 	/* user: ends it once the importer and every user are gone (lifecycle.c) */
 	void (*retire)(struct hugedma_buffer *buf);
 	u64 size;			/* bytes, 0 = not set */
@@ -194,6 +198,9 @@ struct hugedma_buffer *hugedma_buffer_create(const char *name);
 struct hugedma_buffer *hugedma_buffer_create_user(const char *name,
 						  struct hugedma_pages *pages,
 						  void (*retire)(struct hugedma_buffer *buf));
+struct hugedma_buffer *hugedma_buffer_create_heap(const char *name,
+						  struct hugedma_pages *pages,
+						  void (*retire)(struct hugedma_buffer *buf));
 void hugedma_buffer_unlist(struct hugedma_buffer *buf);
 void hugedma_buffer_importer_gone(struct hugedma_buffer *buf);
 void hugedma_buffer_get(struct hugedma_buffer *buf);
@@ -278,10 +285,15 @@ void hugedma_chardev_del(dev_t devt);
 int hugedma_enable(struct hugedma_buffer *buf);
 int hugedma_disable(struct hugedma_buffer *buf);
 struct hugedma_buffer *hugedma_enable_imported(const char *name, struct hugedma_pages *pages);
+struct hugedma_buffer *hugedma_enable_heap(const char *name, struct hugedma_pages *pages,
+					   void (*retire)(struct hugedma_buffer *buf));
 
 /* import.c: /dev/hugedma/control */
 int hugedma_import_init(void);
 void hugedma_import_exit(void);
+
+/* heap.c: the dma-heaps hugedma-1g and hugedma-2m (module parameter dma_heaps) */
+void hugedma_heap_init(void);
 
 /* configfs.c */
 int hugedma_configfs_init(void);

@@ -101,7 +101,8 @@ int hugedma_disable(struct hugedma_buffer *buf)
 	hugedma_unpublish(buf);
 	hugedma_pages_free(hugedma_buffer_take_pages(buf));
 	hugedma_buffer_finish(buf, HUGEDMA_EV_DONE);
-	pr_info("%s: disabled\n", buf->name);
+	if (!buf->heap)		/* heap allocations come and go unlogged */
+		pr_info("%s: disabled\n", buf->name);
 	return 0;
 }
 
@@ -113,6 +114,23 @@ static void hugedma_retire(struct hugedma_buffer *buf)
 {
 	if (hugedma_disable(buf) == 0)
 		hugedma_buffer_unlist(buf);
+}
+
+/* A buffer created enabling on its pages: publish it, or undo its creation. */
+static int hugedma_publish_created(struct hugedma_buffer *buf)
+{
+	int ret;
+
+	ret = hugedma_publish(buf);
+	if (ret) {
+		hugedma_buffer_take_pages(buf);
+		hugedma_buffer_finish(buf, HUGEDMA_EV_FAILED);
+		hugedma_buffer_unlist(buf);
+		hugedma_buffer_put(buf);
+		return ret;
+	}
+	hugedma_buffer_finish(buf, HUGEDMA_EV_DONE);
+	return 0;
 }
 
 /*
@@ -129,16 +147,28 @@ struct hugedma_buffer *hugedma_enable_imported(const char *name, struct hugedma_
 	buf = hugedma_buffer_create_user(name, pages, hugedma_retire);
 	if (IS_ERR(buf))
 		return buf;
-	ret = hugedma_publish(buf);
-	if (ret) {
-		hugedma_buffer_take_pages(buf);
-		hugedma_buffer_finish(buf, HUGEDMA_EV_FAILED);
-		hugedma_buffer_unlist(buf);
-		hugedma_buffer_put(buf);
+	ret = hugedma_publish_created(buf);
+	if (ret)
 		return ERR_PTR(ret);
-	}
-	hugedma_buffer_finish(buf, HUGEDMA_EV_DONE);
 	pr_info("%s: imported, %lu x %lu MiB pages on node %d\n", buf->name, pages->nr,
 		1UL << (pages->shift - 20), pages->nid);
 	return buf;
+}
+
+/*
+ * A dma-heap allocation (heap.c): as an imported buffer, on pool pages the
+ * caller took, ending through @retire.  Not logged: any process allowed to
+ * open the heap makes them.
+ */
+struct hugedma_buffer *hugedma_enable_heap(const char *name, struct hugedma_pages *pages,
+					   void (*retire)(struct hugedma_buffer *buf))
+{
+	struct hugedma_buffer *buf;
+	int ret;
+
+	buf = hugedma_buffer_create_heap(name, pages, retire);
+	if (IS_ERR(buf))
+		return buf;
+	ret = hugedma_publish_created(buf);
+	return ret ? ERR_PTR(ret) : buf;
 }

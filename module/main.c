@@ -35,6 +35,8 @@ static int __init hugedma_init(void)
 	ret = hugedma_configfs_init();
 	if (ret)
 		goto out_import_exit;
+	/* last: a registered dma-heap cannot be taken back */
+	hugedma_heap_init();
 	return 0;
 
 out_import_exit:
@@ -51,8 +53,9 @@ out_backing_exit:
 }
 
 /*
- * configfs holds a module reference per buffer directory and an open control
- * file holds one for its imports: no buffer is left here.
+ * configfs holds a module reference per buffer directory, an open control
+ * file one for its imports, a dma-buf one, and registered dma-heaps one for
+ * good: no buffer is left here.
  */
 static void __exit hugedma_exit(void)
 {

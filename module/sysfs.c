@@ -10,6 +10,7 @@
 #include <linux/device.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/pid.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 
@@ -64,12 +65,25 @@ static ssize_t state_show(struct device *dev, struct device_attribute *attr, cha
 }
 static DEVICE_ATTR_RO(state);
 
-/* where the pages came from: "pool" (configfs) or "user" (imported) */
+/* where the pages came from: "pool" (configfs), "user" (imported) or "heap" */
 static ssize_t source_show(struct device *dev, struct device_attribute *attr, char *page)
 {
-	return sysfs_emit(page, "%s\n", to_buffer(dev)->user ? "user" : "pool");
+	struct hugedma_buffer *buf = to_buffer(dev);
+
+	return sysfs_emit(page, "%s\n", buf->heap ? "heap" : buf->user ? "user" : "pool");
 }
 static DEVICE_ATTR_RO(source);
+
+/*
+ * The process that enabled the buffer (wrote 1 to enable), imported it or
+ * allocated it from a dma-heap, as the reader's PID namespace numbers it (0
+ * outside it); it may have exited since.
+ */
+static ssize_t pid_show(struct device *dev, struct device_attribute *attr, char *page)
+{
+	return sysfs_emit(page, "%d\n", pid_vnr(to_buffer(dev)->pid));
+}
+static DEVICE_ATTR_RO(pid);
 
 /* "0x" + 16 hex digits + "\n": fixed width, so line i starts at i * 19 */
 #define HUGEDMA_ADDR_LINE	19
@@ -155,6 +169,7 @@ static struct attribute *hugedma_buffer_attrs[] = {
 	&dev_attr_state.attr,
 	&dev_attr_source.attr,
 	&dev_attr_nr_extents.attr,
+	&dev_attr_pid.attr,
 	NULL,
 };
 

@@ -26,6 +26,7 @@ enum hugedma_state_uapi {
 enum hugedma_source {
 	HUGEDMA_SOURCE_POOL = 0,	/* pages taken from the hugetlb pool */
 	HUGEDMA_SOURCE_USER = 1,	/* a user hugetlb mapping, pinned */
+	HUGEDMA_SOURCE_HEAP = 2,	/* pool pages, a dma-heap allocation (hugedma-1g, -2m) */
 };
 
 /**
