@@ -439,7 +439,7 @@ void hugedma_names_free(char **names, size_t n);
 /**
  * struct hugedma_buffer_desc - what configfs and sysfs say of a buffer
  * @name: its name
- * @source: "pool" (made in configfs) or "user" (imported)
+ * @source: "pool" (made in configfs), "user" (imported) or "heap" (a dma-heap allocation)
  * @state: its state file: disabled, enabling, enabled, ...
  * @configfs: nonzero when it has a configfs directory (else it is imported)
  * @published: nonzero when its class device /sys/class/hugedma/NAME exists
