@@ -83,6 +83,29 @@ def load():
         subprocess.run(["insmod", str(MODULE)], check=True)
 
 
+def load_heaps():
+    """The module loaded with dma_heaps=1 (test_heap.py): reloaded unless it is already."""
+    param = pathlib.Path("/sys/module/hugedma/parameters/dma_heaps")
+    if loaded() and param.exists() and read(param).strip() == "Y":
+        return
+    assert unload() == 0
+    subprocess.run(["insmod", str(MODULE), "dma_heaps=1"], check=True)
+
+
+def kernel_exports(sym):
+    """Whether the booted kernel exports sym to modules (its __ksymtab_ entry)."""
+    with open("/proc/kallsyms") as f:
+        return any(ln.split()[2:3] == [f"__ksymtab_{sym}"] for ln in f)
+
+
+HEAPS = {SZ_1G: "hugedma-1g", SZ_2M: "hugedma-2m"}
+
+
+def heaps_registered():
+    """hugedma registered its dma-heaps: it holds itself loaded for good (heap.c)."""
+    return loaded() and any(pathlib.Path(f"/dev/dma_heap/{n}").exists() for n in HEAPS.values())
+
+
 def unload():
     """Remove every buffer, then the module. Returns rmmod's exit code."""
     if not loaded():
