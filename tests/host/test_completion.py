@@ -53,7 +53,7 @@ def complete(line, sysroot, files_in=None):
 
 
 CMDS = ["attach", "check", "clear", "create", "destroy", "detach", "disable", "enable",
-        "help", "list", "pool", "restore", "save", "show"]
+        "help", "list", "pool", "restore", "save", "show", "slurm"]
 
 
 @pytest.mark.parametrize("line, want", [
@@ -61,6 +61,9 @@ CMDS = ["attach", "check", "clear", "create", "destroy", "detach", "disable", "e
     ("hugedmactl d", ["destroy", "detach", "disable"]),
     ("hugedmactl c", ["check", "clear", "create"]),
     ("hugedmactl help ", CMDS),
+    ("hugedmactl slurm ", ["gres"]),
+    ("hugedmactl slurm gres -", ["--json", "--node-name"]),
+    ("hugedmactl slurm gres --node-name ", []),
     ("hugedmactl help re", ["restore"]),
     ("hugedmactl help restore ", []),
     ("hugedmactl clear -", ["--dry-run", "--json"]),
@@ -72,7 +75,7 @@ CMDS = ["attach", "check", "clear", "create", "destroy", "detach", "disable", "e
     ("hugedmactl pool set 1G 0:", []),
     ("hugedmactl save -", ["--backups", "--json"]),
     ("hugedmactl save --backups ", []),
-    ("hugedmactl --json s", ["save", "show"]),
+    ("hugedmactl --json s", ["save", "show", "slurm"]),
     ("hugedmactl -", ["--help", "--json", "--version"]),
     ("hugedmactl destroy ", ["dma0", "dma1", "rx-ring"]),
     ("hugedmactl enable d", ["dma0", "dma1"]),

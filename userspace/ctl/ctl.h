@@ -126,6 +126,9 @@ int cmd_pool(int argc, char **argv);
 /* check.c */
 int cmd_check(int argc, char **argv);
 
+/* slurm.c: gres.conf lines */
+int cmd_slurm(int argc, char **argv);
+
 /* config.c: save and restore */
 int cmd_save(int argc, char **argv);
 int cmd_restore(int argc, char **argv);

@@ -59,6 +59,9 @@ static const struct command commands[] = {
 	{ "check", cmd_check, "",
 	  "What stands between this machine and a working buffer; exit status 0 only\n"
 	  "  when nothing does." },
+	{ "slurm", cmd_slurm, "gres [--node-name NAME]",
+	  "This node's gres.conf lines: per-job buffers (the free pool by page size)\n"
+	  "  and the statically provisioned buffers, with what slurm.conf needs." },
 	{ "help", cmd_help, "[COMMAND]", "This list, or one command's." },
 };
 
