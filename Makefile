@@ -113,6 +113,8 @@ lint: $(CHECKPATCH)
 	@# the module's files call only down the floors module/hugedma.h lists
 	python3 tests/floors.py
 	python3 configfs-schema/gen-abi --check
+	@# admin/slurm's scripts run under slurmd's /bin/sh (shellcheck: tests/deps)
+	shellcheck -s sh admin/slurm/prolog admin/slurm/epilog admin/slurm/taskprolog
 	@# man -l renders every page with all of groff's warnings on (-ww), at 80
 	@# columns; any output on stderr fails (man-db and groff-base: tests/deps)
 	@for m in $(MANPAGES); do \
