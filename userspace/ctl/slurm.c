@@ -10,7 +10,9 @@
  * - statically provisioned buffers (every enabled configfs buffer but the
  *   prolog's slurm-JOBID ones): a GRES "hugedma_buf" of Type NAME with its
  *   device node as File, which a job asks for by name.
- * Then, as comments, what slurm.conf needs beside them.
+ * Then, as comments, what slurm.conf needs beside them.  A buffer's name
+ * (letters, digits, '_' and '-': the module's rule) is always a word Slurm
+ * takes as a GRES type.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -110,11 +112,6 @@ static int gres(const char *node_name)
 		if (!strncmp(names[i], JOB_PREFIX, strlen(JOB_PREFIX)) ||
 		    hugedma_buffer_describe(names[i], &b) || !b.configfs || !b.published)
 			continue;
-		if (!slurm_word(b.name)) {
-			fprintf(stderr, "%s: buffer '%s' left out: Slurm takes only letters, "
-				"digits, '_', '.' and '-' in a GRES type\n", prog, b.name);
-			continue;
-		}
 		snprintf(file, sizeof(file), "/dev/hugedma/%s", b.name);
 		snprintf(line, sizeof(line), "NodeName=%s Name=hugedma_buf Type=%s File=%s",
 			 node_name, b.name, file);
