@@ -148,3 +148,12 @@ HUGEDMA_EXPORT int hugedma_unmap(struct hugedma *h, void *addr, size_t length)
 		return -errno;
 	return 0;
 }
+
+HUGEDMA_EXPORT int hugedma_device_path(char *buf, size_t len, const char *name)
+{
+	if (!buf || (name && hugedma_name_check(name)))
+		return -EINVAL;
+	if (!name)
+		return hugedma__path(buf, len, "%s", HUGEDMA_CONTROL);
+	return hugedma__path(buf, len, HUGEDMA_DEV_DIR "/%s", name);
+}

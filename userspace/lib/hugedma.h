@@ -82,6 +82,24 @@ struct hugedma_segment {
 int hugedma_open(const char *name, int flags, struct hugedma **out);
 
 /**
+ * hugedma_device_path() - the device node of a buffer, or of the control file
+ * @buf: where to write it
+ * @len: its size
+ * @name: a buffer's name (see the top of this file), or NULL for the control
+ *        file that imports
+ *
+ * /dev/hugedma/@name, or /dev/hugedma/control: what hugedma_open() and
+ * hugedma_control_open() open, for programs that hand the node to another
+ * (a container runtime, through a CDI spec: hugedmactl cdi).  The node
+ * exists while the buffer is enabled (the control file while the module is
+ * loaded); this does not look.
+ *
+ * Return: 0; -EINVAL for a bad name or a NULL @buf; -ENAMETOOLONG when @buf
+ * is too small.
+ */
+int hugedma_device_path(char *buf, size_t len, const char *name);
+
+/**
  * hugedma_close() - close a handle and free what it cached
  * @h: a handle from hugedma_open(), or NULL (nothing happens)
  *
