@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hugedmactl: pool, the hugetlb pool's counters and what hugedma holds of
- * them; pool set, its size, as hugeadm --pool-pages-min sets it.
+ * them, with the kubelet settings that keep pods off those pages; pool set,
+ * its size, as hugeadm --pool-pages-min sets it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -93,6 +94,125 @@ static int pool_size(uint64_t ps_bytes, const int *nodes, size_t nn, int maxnode
 		printf("%-5s %-5s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n",
 		       ps, "all", all.total, all.free, all.reserved, all.surplus, held);
 	return 0;
+}
+
+/* A Kubernetes quantity of bytes: the largest binary suffix that divides it */
+static void k8s_quantity(char *out, size_t len, uint64_t bytes)
+{
+	static const char *const units[] = { "", "Ki", "Mi", "Gi", "Ti", "Pi" };
+	int u = 0;
+
+	while (u < 5 && bytes && !(bytes & 1023)) {
+		bytes >>= 10;
+		u++;
+	}
+	snprintf(out, len, "%" PRIu64 "%s", bytes, units[u]);
+}
+
+/* hugepages-1Gi, hugepages-2Mi: the kubelet's resource name of a page size */
+static void k8s_resource(char *out, size_t len, uint64_t page_size)
+{
+	char q[16];
+
+	k8s_quantity(q, sizeof(q), page_size);
+	snprintf(out, len, "hugepages-%s", q);
+}
+
+/*
+ * What the kubelet must be told: it counts a node's whole pool (nr_hugepages,
+ * read when it starts) as hugepages-<size> capacity, pages hugedma holds
+ * included.  Per node, the Memory Manager's --reserved-memory keeps them from
+ * Guaranteed pods; --system-reserved takes them off Allocatable, the
+ * scheduler's figure.  The Memory Manager refuses to start unless each
+ * type's reserved-memory adds up to system-reserved + kube-reserved + the
+ * eviction threshold, so the two go together; kubelets that do not take
+ * hugepages in --system-reserved ("cannot reserve", before the hugepages
+ * reservation of KEP-6252) can take neither.  Buffers whose pages span nodes
+ * (numa_node -1 on a machine of several) are not counted per node.
+ */
+static void kubelet_advice(const int *nodes, size_t nn, int maxnode, struct json_object *root)
+{
+	struct json_object *ko = json_object_new_object(), *rm = json_object_new_array();
+	struct json_object *spanning = json_object_new_array();
+	uint64_t (*held)[ARRAY_LEN(page_sizes)] = calloc(maxnode + 1, sizeof(*held));
+	uint64_t total[ARRAY_LEN(page_sizes)] = { 0 };
+	struct hugedma_buffer_desc b;
+	char sysres[256] = "", **names;
+	size_t n;
+
+	if (!held || hugedma_list_buffers(&names, &n)) {
+		names = NULL;	/* no module: no buffer holds a page */
+		n = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned int s;
+
+		if (hugedma_buffer_describe(names[i], &b) || !b.published)
+			continue;
+		for (s = 0; s < ARRAY_LEN(page_sizes) && page_sizes[s] != b.page_size; s++)
+			;
+		if (s == ARRAY_LEN(page_sizes))
+			continue;
+		if (b.pages_node < 0 || b.pages_node > maxnode) {
+			json_object_array_add(spanning, json_object_new_string(b.name));
+			continue;
+		}
+		held[b.pages_node][s] += b.nr_pages;
+		total[s] += b.nr_pages;
+	}
+	hugedma_names_free(names, n);
+	for (size_t i = 0; i < nn && held; i++) {
+		char arg[256];
+		size_t k = 0;
+
+		k += snprintf(arg + k, sizeof(arg) - k, "%d:", nodes[i]);
+		for (unsigned int s = 0; s < ARRAY_LEN(page_sizes); s++) {
+			char res[32], q[32];
+
+			if (!held[nodes[i]][s])
+				continue;
+			k8s_resource(res, sizeof(res), page_sizes[s]);
+			k8s_quantity(q, sizeof(q), held[nodes[i]][s] * page_sizes[s]);
+			k += snprintf(arg + k, sizeof(arg) - k, "%s%s=%s",
+				      arg[k - 1] == ':' ? "" : ",", res, q);
+		}
+		if (arg[k - 1] != ':')
+			json_object_array_add(rm, json_object_new_string(arg));
+	}
+	for (unsigned int s = 0, k = 0; s < ARRAY_LEN(page_sizes); s++) {
+		char res[32], q[32];
+
+		if (!total[s])
+			continue;
+		k8s_resource(res, sizeof(res), page_sizes[s]);
+		k8s_quantity(q, sizeof(q), total[s] * page_sizes[s]);
+		k += snprintf(sysres + k, sizeof(sysres) - k, "%s%s=%s", k ? "," : "", res, q);
+	}
+	free(held);
+	json_object_object_add(ko, "reserved_memory", rm);
+	json_object_object_add(ko, "system_reserved",
+			       sysres[0] ? json_object_new_string(sysres) : NULL);
+	json_object_object_add(ko, "spanning_nodes", spanning);
+	json_object_object_add(root, "kubelet", ko);
+	if (json_out)
+		return;
+	if (!sysres[0] && !json_object_array_length(spanning)) {
+		printf("kubelet: hugedma holds no pages: nothing to reserve\n");
+	} else if (sysres[0]) {
+		printf("kubelet: keep pods off the pages hugedma holds:\n ");
+		for (size_t i = 0; i < json_object_array_length(rm); i++)
+			printf(" --reserved-memory %s",
+			       json_object_get_string(json_object_array_get_idx(rm, i)));
+		printf(" --system-reserved=%s\n", sysres);
+		printf("  (add each node's memory= to its --reserved-memory, and the other\n"
+		       "  --system-reserved values: each type's reserved-memory must add up to\n"
+		       "  system-reserved + kube-reserved + eviction threshold; a kubelet that\n"
+		       "  refuses hugepages in --system-reserved can take neither)\n");
+	}
+	for (size_t i = 0; i < json_object_array_length(spanning); i++)
+		printf("kubelet: buffer %s has pages on several nodes and is not counted per "
+		       "node: create it with --node\n",
+		       json_object_get_string(json_object_array_get_idx(spanning, i)));
 }
 
 /* a count: decimal digits only, no sign, no suffix */
@@ -268,8 +388,10 @@ int cmd_pool(int argc, char **argv)
 		       "RESV", "SURPLUS", "HUGEDMA");
 	for (unsigned int s = 0; s < ARRAY_LEN(page_sizes) && !ret; s++)
 		ret = pool_size(page_sizes[s], nodes, nn, maxnode, sizes);
-	free(nodes);
 	json_object_object_add(root, "pools", sizes);
+	if (!ret)
+		kubelet_advice(nodes, nn, maxnode, root);
+	free(nodes);
 	if (json_out && !ret)
 		print_json(root);
 	json_object_put(root);
