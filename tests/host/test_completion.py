@@ -52,14 +52,14 @@ def complete(line, sysroot, files_in=None):
     return sorted(x for x in r.stdout.split("\n") if x)
 
 
-CMDS = ["attach", "check", "clear", "create", "destroy", "detach", "disable", "enable",
+CMDS = ["attach", "cdi", "check", "clear", "create", "destroy", "detach", "disable", "enable",
         "help", "list", "pool", "restore", "save", "show", "slurm"]
 
 
 @pytest.mark.parametrize("line, want", [
     ("hugedmactl ", CMDS + ["--help", "--json", "--version"]),
     ("hugedmactl d", ["destroy", "detach", "disable"]),
-    ("hugedmactl c", ["check", "clear", "create"]),
+    ("hugedmactl c", ["cdi", "check", "clear", "create"]),
     ("hugedmactl help ", CMDS),
     ("hugedmactl slurm ", ["gres"]),
     ("hugedmactl slurm gres -", ["--json", "--node-name"]),
@@ -68,6 +68,8 @@ CMDS = ["attach", "check", "clear", "create", "destroy", "detach", "disable", "e
     ("hugedmactl help restore ", []),
     ("hugedmactl clear -", ["--dry-run", "--json"]),
     ("hugedmactl check ", []),
+    ("hugedmactl cdi -", ["--json", "--output"]),
+    ("hugedmactl cdi ", []),
     ("hugedmactl pool s", ["set"]),
     ("hugedmactl pool set ", ["1G", "2M"]),
     ("hugedmactl pool set 1G ", ["0:", "1:"]),
@@ -128,6 +130,10 @@ def test_save_and_restore_complete_files(sysroot, tmp_path):
     assert complete("hugedmactl restore --dry-run co", sysroot, tmp_path) == \
         ["conf.d", "config.json"]
     assert complete("hugedmactl save x.json ", sysroot, tmp_path) == []
+    assert complete("hugedmactl cdi --output co", sysroot, tmp_path) == \
+        ["conf.d", "config.json"]
+    assert complete("hugedmactl cdi --output=co", sysroot, tmp_path) == \
+        ["conf.d", "config.json"]
 
 
 def test_no_module_loaded(tmp_path):

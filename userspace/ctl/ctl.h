@@ -65,6 +65,19 @@ void print_result(int dry_run, struct json_object *actions, struct json_object *
 		  const char *path, int ret);
 char *hex(char *buf, size_t len, uint64_t v);
 
+/* cdi.c and json.c: one device of the CDI spec */
+#define CDI_KIND "hugedma.io/buffer"
+struct cdi_device {
+	char name[256];
+	char path[300];
+	char env[300];		/* the variable's name; "" for none */
+};
+
+struct json_object *cdi_spec_json(const struct cdi_device *devs, size_t n);
+struct json_object *cdi_left_out_json(const char *name, const char *why);
+struct json_object *cdi_result_json(const char *path, const struct cdi_device *devs, size_t n,
+				    struct json_object *left_out);
+
 /* journal.c: a log of what a run did, and how to undo it */
 enum undo_kind { UNDO_RMDIR, UNDO_WRITE, UNDO_MKDIR };
 struct undo;
@@ -122,6 +135,9 @@ int cmd_detach(int argc, char **argv);
 /* pool.c */
 extern const uint64_t page_sizes[2];
 int cmd_pool(int argc, char **argv);
+
+/* cdi.c */
+int cmd_cdi(int argc, char **argv);
 
 /* check.c */
 int cmd_check(int argc, char **argv);

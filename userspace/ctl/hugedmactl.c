@@ -13,7 +13,7 @@
  *
  * One file per command group: buffers.c (list, show, create, destroy, enable,
  * disable, clear), attachments.c (attach, detach), pool.c (pool, pool set),
- * config.c (save, restore), check.c (check);
+ * config.c (save, restore), check.c (check), cdi.c (cdi), slurm.c (slurm gres);
  * json.c builds all the JSON, journal.c undoes failed changes, util.c has the
  * messages and the run lock.
  *
@@ -56,6 +56,10 @@ static const struct command commands[] = {
 	{ "restore", cmd_restore, "[--dry-run] [--replace] FILE",
 	  "Make the configuration in FILE (- for standard input); with --replace,\n"
 	  "  also remove the buffers and attachments FILE does not have." },
+	{ "cdi", cmd_cdi, "[--output FILE|-]",
+	  "Write the Container Device Interface spec of the enabled buffers (default\n"
+	  "  /var/run/cdi/hugedma.json, replaced atomically): podman --device\n"
+	  "  hugedma.io/buffer=NAME then gives a container /dev/hugedma/NAME." },
 	{ "check", cmd_check, "",
 	  "What stands between this machine and a working buffer; exit status 0 only\n"
 	  "  when nothing does." },

@@ -8,6 +8,8 @@
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -177,4 +179,79 @@ void print_result(int dry_run, struct json_object *actions, struct json_object *
 		json_object_object_add(o, "error", json_error(path, ret));
 	print_json(o);
 	json_object_put(o);
+}
+
+/*
+ * The CDI spec of hugedmactl cdi: cdiVersion 0.5.0 (the newest that Debian
+ * 12's CDI library 0.5.2 and podman 4.3 take), kind hugedma.io/buffer, one
+ * device per entry, each with its node (no device numbers: the runtime reads
+ * them from the node) and its variable, "NAME=value" with the device's name
+ * as the value; the control device's variable holds its path.
+ */
+struct json_object *cdi_spec_json(const struct cdi_device *devs, size_t n)
+{
+	struct json_object *spec = json_object_new_object(), *da = json_object_new_array();
+
+	json_object_object_add(spec, "cdiVersion", json_object_new_string("0.5.0"));
+	json_object_object_add(spec, "kind", json_object_new_string(CDI_KIND));
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *d = json_object_new_object(), *edits = json_object_new_object();
+		struct json_object *nodes = json_object_new_array(), *node = json_object_new_object();
+		bool control = !strcmp(devs[i].name, "control");
+
+		json_object_object_add(node, "path", json_object_new_string(devs[i].path));
+		json_object_object_add(node, "type", json_object_new_string("c"));
+		json_object_object_add(node, "permissions", json_object_new_string("rw"));
+		json_object_array_add(nodes, node);
+		if (devs[i].env[0]) {
+			struct json_object *env = json_object_new_array();
+			char *kv;
+
+			if (asprintf(&kv, "%s=%s", devs[i].env,
+				     control ? devs[i].path : devs[i].name) >= 0) {
+				json_object_array_add(env, json_object_new_string(kv));
+				free(kv);
+			}
+			json_object_object_add(edits, "env", env);
+		}
+		json_object_object_add(edits, "deviceNodes", nodes);
+		json_object_object_add(d, "name", json_object_new_string(devs[i].name));
+		json_object_object_add(d, "containerEdits", edits);
+		json_object_array_add(da, d);
+	}
+	json_object_object_add(spec, "devices", da);
+	return spec;
+}
+
+/* {"name", "reason"}: a buffer the spec could not carry */
+struct json_object *cdi_left_out_json(const char *name, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "reason", json_object_new_string(why));
+	return o;
+}
+
+/* What cdi --json prints: {"ok", "path", "kind", "devices": [...], "left_out": [...]} */
+struct json_object *cdi_result_json(const char *path, const struct cdi_device *devs, size_t n,
+				    struct json_object *left_out)
+{
+	struct json_object *o = json_object_new_object(), *da = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "name", json_object_new_string(devs[i].name));
+		json_object_object_add(d, "path", json_object_new_string(devs[i].path));
+		json_object_object_add(d, "env", devs[i].env[0] ?
+				       json_object_new_string(devs[i].env) : NULL);
+		json_object_array_add(da, d);
+	}
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "kind", json_object_new_string(CDI_KIND));
+	json_object_object_add(o, "devices", da);
+	json_object_object_add(o, "left_out", json_object_get(left_out));
+	return o;
 }
