@@ -82,6 +82,7 @@ INSTALLED = [
     "usr/lib/pkgconfig/hugedma.pc",
     "lib/systemd/system/hugedma.service",
     "lib/udev/rules.d/60-hugedma.rules",
+    "lib/udev/hugedma-cdi",
     "etc/default/hugedma",
 ]
 
