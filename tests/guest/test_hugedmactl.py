@@ -385,6 +385,31 @@ def test_pool(mkbuf):
                                              "SURPLUS", "HUGEDMA"]
 
 
+def test_pool_prints_the_kubelet_reservation(mkbuf):
+    """Per node, the pages hugedma holds as the kubelet's flags take them: the
+    Memory Manager's --reserved-memory and --system-reserved, in Kubernetes
+    quantities (6 MiB of 2 MB pages: hugepages-2Mi=6Mi)."""
+    empty = {"reserved_memory": [], "system_reserved": None, "spanning_nodes": []}
+    assert js("pool")["kubelet"] == empty
+    assert "kubelet: hugedma holds no pages: nothing to reserve\n" in ok("pool").stdout
+    b = mkbuf(size="6M", page_size="2M")
+    assert b.enable() == 0
+    node = int(b.sysfs("numa_node"))
+    k = js("pool")["kubelet"]
+    text = ok("pool").stdout
+    if node < 0:    # pages on several nodes: named, not counted per node
+        assert k == {**empty, "spanning_nodes": [b.name]}
+        assert f"kubelet: buffer {b.name} has pages on several nodes" in text
+        return
+    assert k == {"reserved_memory": [f"{node}:hugepages-2Mi=6Mi"],
+                 "system_reserved": "hugepages-2Mi=6Mi", "spanning_nodes": []}
+    assert (f"  --reserved-memory {node}:hugepages-2Mi=6Mi --system-reserved=hugepages-2Mi=6Mi\n"
+            in text), text
+    assert "can take neither" in text
+    assert b.disable() == 0
+    assert js("pool")["kubelet"] == empty
+
+
 def nr2m():
     return h.pool(h.SZ_2M)["nr_hugepages"]
 
@@ -1081,8 +1106,10 @@ PROVISION = h.REPO / "admin" / "hugedma-provision"
 
 def provision(tmp_path, action, config, save="no"):
     defaults = tmp_path / "default-hugedma"
-    defaults.write_text(f"HUGEDMA_CONFIG={config}\nHUGEDMA_SAVE_ON_STOP={save}\n")
+    defaults.write_text(f"HUGEDMA_CONFIG={config}\nHUGEDMA_SAVE_ON_STOP={save}\n"
+                        f"HUGEDMA_CDI_SPEC={tmp_path / 'cdi.json'}\n")
     env = {**os.environ, "HUGEDMA_DEFAULTS": str(defaults), "HUGEDMACTL": str(TOOL),
+           "HUGEDMA_CDI": str(h.REPO / "admin" / "hugedma-cdi"),
            "MODPROBE": "/bin/false"}     # the module is loaded already (pool_guard)
     return subprocess.run(["/bin/sh", str(PROVISION), action], capture_output=True,
                           text=True, env=env, timeout=120)
@@ -1106,6 +1133,9 @@ def test_provision_start_stop_check(names, tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"create {a}" in r.stdout
     assert h.read(h.BUFFERS / a / "state").strip() == "enabled"
+    # then the CDI spec of what is enabled (HUGEDMA_CDI_SPEC)
+    spec = json.loads((tmp_path / "cdi.json").read_text())
+    assert [d["name"] for d in spec["devices"]] == [a, "control"]
     assert provision(tmp_path, "start", cfg).returncode == 0      # again: unchanged
     assert provision(tmp_path, "bogus", cfg).returncode == 2
 
