@@ -301,6 +301,23 @@ static void test_names(void)
 		     cases[i].name ? cases[i].name : "(null)", cases[i].ok ? "valid" : "invalid");
 }
 
+static void test_device_path(void)
+{
+	char buf[64];
+
+	t_ok(!hugedma_device_path(buf, sizeof(buf), "dma0") && !strcmp(buf, "/dev/hugedma/dma0"),
+	     "device_path: a buffer's node");
+	t_ok(!hugedma_device_path(buf, sizeof(buf), NULL) && !strcmp(buf, "/dev/hugedma/control"),
+	     "device_path: NULL is the control node");
+	t_ok(hugedma_device_path(buf, sizeof(buf), "control") == -EINVAL,
+	     "device_path: \"control\" is no buffer's name");
+	t_ok(hugedma_device_path(buf, sizeof(buf), "../x") == -EINVAL, "device_path: bad name");
+	t_ok(hugedma_device_path(NULL, 8, "dma0") == -EINVAL, "device_path: NULL buf");
+	t_ok(hugedma_device_path(buf, 17, "dma0") == -ENAMETOOLONG,
+	     "device_path: a buffer too small is -ENAMETOOLONG");
+	t_ok(!hugedma_device_path(buf, 18, "dma0"), "device_path: one that just fits");
+}
+
 int main(int argc, char **argv)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -317,6 +334,7 @@ int main(int argc, char **argv)
 
 	test_parse_lines();
 	test_names();
+	test_device_path();
 	test_phys_addrs();
 	test_bus_addrs();
 
