@@ -198,13 +198,14 @@ int cmd_cdi(int argc, char **argv)
 		}
 		snprintf(d->name, sizeof(d->name), "%s", names[i]);
 		env_name(d->env, sizeof(d->env), names[i]);
-		for (size_t k = 0; k < nd; k++)
-			if (!strcmp(devs[k].env, d->env)) {
-				fprintf(stderr, "%s: cdi: buffer '%s' has no %s: it is buffer '%s''s\n",
-					prog, d->name, d->env, devs[k].name);
-				d->env[0] = '\0';
-				break;
-			}
+		for (size_t k = 0; k < nd; k++) {
+			if (strcmp(devs[k].env, d->env))
+				continue;
+			fprintf(stderr, "%s: cdi: buffer '%s' has no %s: it is buffer '%s''s\n",
+				prog, d->name, d->env, devs[k].name);
+			d->env[0] = '\0';
+			break;
+		}
 		nd++;
 	}
 	/* the control node, for imports (root only, as on the host) */
@@ -216,11 +217,12 @@ int cmd_cdi(int argc, char **argv)
 	if (!strcmp(out, "-")) {
 		print_json(spec);
 	} else {
+		const int fmt = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				JSON_C_TO_STRING_NOSLASHESCAPE;
+
 		if (dflt)
 			mkdir(CDI_DIR, 0755);
-		ret = write_atomic(out, json_object_to_json_string_ext(spec,
-					JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-					JSON_C_TO_STRING_NOSLASHESCAPE));
+		ret = write_atomic(out, json_object_to_json_string_ext(spec, fmt));
 		if (!ret && json_out) {
 			struct json_object *r = cdi_result_json(out, devs, nd, left_out);
 
