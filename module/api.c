@@ -90,9 +90,12 @@ HUGEDMA_EXPORT(hugedma_page_size);
  *
  * Context: process context; may sleep.
  * Return: the DMA-mapped sg_table, or ERR_PTR: -EEXIST if @dev has a mapping
- * of @buf already, -ERANGE if (without an IOMMU) a page is beyond the
- * device's DMA mask, -EBUSY if user space owns the device's DMA (vfio), or
- * an error of the DMA API.
+ * of @buf already, -ERANGE if the device's DMA mask refuses the buffer
+ * (without an IOMMU a page above it; behind one, no IOVA range that large
+ * below it), -EINVAL if its max segment size or segment boundary is below a
+ * page, -E2BIG if they cut the buffer into more than 65536 segments, -EBUSY
+ * if user space owns the device's DMA (vfio), or an error of the DMA API.
+ * A refusal is logged in one line naming the buffer, the device and the limit.
  */
 struct sg_table *hugedma_map(struct hugedma_buffer *buf, struct device *dev,
 			     enum dma_data_direction dir)

@@ -12,8 +12,19 @@
  * directory, which may be slow (IOMMU page tables) and wait for readers;
  * att->lock covers only what sysfs readers look at (never held while waiting
  * for them).  buf->lock covers the buffer's attachment list and its count of
- * mapped attachments, which keeps the buffer enabled.  The global list exists
- * only for the PCI bus notifier (hot-unplug, driver unbind).
+ * mapped (and waiting) attachments, which keeps the buffer enabled.  The
+ * global list exists only for the PCI bus notifier (hot-unplug, driver bind
+ * and unbind).
+ *
+ * An attachment an administrator enabled (configfs) follows the device's
+ * driver: with none bound it is "waiting", mapped when one binds
+ * (BUS_NOTIFY_BOUND_DRIVER, after its probe set the DMA mask and segment
+ * limits), and back to waiting when it unbinds (BUS_NOTIFY_UNBIND_DRIVER,
+ * before its remove()).  Whether a driver is bound is read under the device
+ * lock, which the driver core holds across probe, remove and those
+ * notifications: lock order device lock, then op_lock.  A driver's own
+ * attachments (kernel API, dma-buf) never wait and never take the device
+ * lock: their driver may map from its probe, under that lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,6 +34,7 @@
 #include <linux/iommu.h>
 #include <linux/kobject.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/pci.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -40,6 +52,7 @@ static const char *const hugedma_att_state_names[] = {
 	[HUGEDMA_ATT_DISABLED] = "disabled",
 	[HUGEDMA_ATT_MAPPED] = "mapped",
 	[HUGEDMA_ATT_REMOVED] = "removed",
+	[HUGEDMA_ATT_WAITING] = "waiting",
 };
 
 enum hugedma_att_state hugedma_att_state(struct hugedma_attachment *att)
@@ -81,10 +94,19 @@ static ssize_t direction_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return sysfs_emit(page, "%s\n", hugedma_direction_name(kobj_to_att(kobj)->dir));
 }
 
+/* empty while waiting: known only once mapped */
 static ssize_t iommu_show(struct kobject *kobj, struct kobj_attribute *attr, char *page)
 {
-	return sysfs_emit(page, "%s\n",
-			  kobj_to_att(kobj)->translated ? "translated" : "direct");
+	struct hugedma_attachment *att = kobj_to_att(kobj);
+	bool waiting, translated;
+
+	mutex_lock(&att->lock);
+	waiting = att->state == HUGEDMA_ATT_WAITING;
+	translated = att->translated;
+	mutex_unlock(&att->lock);
+	if (waiting)
+		return 0;
+	return sysfs_emit(page, "%s\n", translated ? "translated" : "direct");
 }
 
 static ssize_t nr_segments_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -227,10 +249,79 @@ static unsigned long hugedma_att_pages(struct hugedma_attachment *att, unsigned 
 }
 
 /*
+ * Under op_lock: why the attachment's last map was refused, said by whoever
+ * asked: the configfs write's one rejection line (hugedma_att_enable()), else
+ * one line of this file's.
+ */
+static __printf(2, 3) void hugedma_att_refuse(struct hugedma_attachment *att,
+					      const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(att->why, sizeof(att->why), fmt, args);
+	va_end(args);
+}
+
+static void hugedma_att_say_refusal(struct hugedma_attachment *att, int err)
+{
+	if (att->why[0])
+		pr_warn_ratelimited("%s: %s: cannot map: %s: %pe\n", att->buf->name, att->name,
+				    att->why, ERR_PTR(err));
+}
+
+/* The device's reach: its DMA mask within any bus limit (dma_capable()'s). */
+static u64 hugedma_att_dma_limit(struct device *dev)
+{
+	return min_not_zero(dma_get_mask(dev), dev->bus_dma_limit);
+}
+
+/*
+ * The device's segment limits, checked before anything is allocated for
+ * them: -EINVAL when its max segment size or segment boundary is below a page
+ * (no segment could start and end on one), -E2BIG when they cut the
+ * attachment's pages into more than HUGEDMA_MAX_SEGMENTS segments.  @phys
+ * holds the buffer's page addresses; *@nr_segs is set on success.
+ */
+static int hugedma_att_check_segments(struct hugedma_attachment *att, const phys_addr_t *phys,
+				      unsigned long *nr_segs)
+{
+	struct hugedma_pages *pages = att->buf->pages;
+	unsigned int max_seg = dma_get_max_seg_size(att->dev);
+	u64 boundary = dma_get_seg_boundary(att->dev);
+	unsigned long n, first, nr;
+
+	if (max_seg < PAGE_SIZE) {
+		hugedma_att_refuse(att,
+				   "the device's max segment size %u is below the page size %lu",
+				   max_seg, PAGE_SIZE);
+		return -EINVAL;
+	}
+	if (boundary < PAGE_SIZE - 1) {
+		hugedma_att_refuse(att,
+				   "the device's segment boundary mask %#llx is below the page size %lu",
+				   boundary, PAGE_SIZE);
+		return -EINVAL;
+	}
+	nr = hugedma_att_pages(att, &first);
+	n = hugedma_merge_extents(phys + first, nr, pages->shift,
+				  rounddown((u64)max_seg, PAGE_SIZE), boundary, NULL, 0);
+	if (n > HUGEDMA_MAX_SEGMENTS) {
+		hugedma_att_refuse(att,
+				   "the device's max segment size %u and segment boundary mask %#llx cut %llu bytes into %lu segments, more than %u",
+				   max_seg, boundary, (u64)nr << pages->shift, n,
+				   HUGEDMA_MAX_SEGMENTS);
+		return -E2BIG;
+	}
+	*nr_segs = n;
+	return 0;
+}
+
+/*
  * The sg_table of the attachment's pages (the whole buffer, or a dma-buf's
  * range) for @dev: physically adjacent pages merged into one segment, within
  * the device's max segment size and segment boundary
- * (hugedma_merge_extents()).
+ * (hugedma_merge_extents()), at most HUGEDMA_MAX_SEGMENTS of them.
  */
 static int hugedma_att_build_sgt(struct hugedma_attachment *att)
 {
@@ -244,15 +335,12 @@ static int hugedma_att_build_sgt(struct hugedma_attachment *att)
 	unsigned int i;
 	int ret;
 
-	if (!max_len)
-		return -EINVAL;
 	nr = hugedma_att_pages(att, &first);
 	phys = hugedma_pages_phys_array(pages);
 	if (!phys)
 		return -ENOMEM;
-	n = hugedma_merge_extents(phys + first, nr, pages->shift, max_len, boundary, NULL, 0);
-	ret = -E2BIG;
-	if (!n || n > UINT_MAX)
+	ret = hugedma_att_check_segments(att, phys, &n);
+	if (ret)
 		goto out_free;
 	ret = -ENOMEM;
 	ext = kvmalloc_array(n, sizeof(*ext), GFP_KERNEL);
@@ -272,26 +360,65 @@ out_free:
 }
 
 /*
- * Without an IOMMU the DMA API would bounce what the device cannot reach
- * through swiotlb; a DMA buffer is only useful at its own addresses, so
- * refuse instead.
+ * The device's DMA mask, before anything is mapped.  Without an IOMMU the DMA
+ * API would bounce what the device cannot reach through swiotlb; a DMA buffer
+ * is only useful at its own addresses, so a page above the mask is refused
+ * (-ERANGE).  Behind an IOMMU the pages may sit anywhere, but their bytes
+ * must fit in the IOVA space below the mask (-ERANGE too).
  */
 static int hugedma_att_check_reach(struct hugedma_attachment *att)
 {
 	struct hugedma_pages *pages = att->buf->pages;
+	u64 limit = hugedma_att_dma_limit(att->dev);
 	unsigned long i, first, nr;
+	u64 bytes;
 
-	if (att->translated)
-		return 0;
 	nr = hugedma_att_pages(att, &first);
+	bytes = (u64)nr << pages->shift;
+	if (att->translated) {
+		if (limit == U64_MAX || bytes - 1 <= limit)
+			return 0;
+		hugedma_att_refuse(att, "%llu bytes do not fit below the device's DMA mask %#llx",
+				   bytes, limit);
+		return -ERANGE;
+	}
 	for (i = first; i < first + nr; i++) {
 		phys_addr_t phys = hugedma_pages_phys(pages, i);
 
 		if (!dma_capable(att->dev, phys_to_dma(att->dev, phys), 1UL << pages->shift,
-				 true))
+				 true)) {
+			hugedma_att_refuse(att,
+					   "page %lu lies above the device's DMA mask %#llx and no IOMMU translates for it",
+					   i, limit);
 			return -ERANGE;
+		}
 	}
 	return 0;
+}
+
+/*
+ * What dma_map_sgtable()'s failure means.  Behind an IOMMU, -ENOMEM is
+ * mostly the IOVA allocator finding no range that large below the device's
+ * DMA mask (it takes one range for the whole table): when the mask is
+ * narrower than the domain's aperture that is the mask's refusal, -ERANGE.
+ */
+static int hugedma_att_map_failed(struct hugedma_attachment *att, int ret)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(att->dev);
+	u64 limit = hugedma_att_dma_limit(att->dev);
+	unsigned long first, nr = hugedma_att_pages(att, &first);
+	u64 bytes = (u64)nr << att->buf->pages->shift;
+
+	if (att->translated && ret == -ENOMEM && domain &&
+	    limit < domain->geometry.aperture_end) {
+		hugedma_att_refuse(att,
+				   "the IOMMU has no free IOVA range of %llu bytes below the device's DMA mask %#llx",
+				   bytes, limit);
+		return -ERANGE;
+	}
+	hugedma_att_refuse(att, "the DMA API refused %llu bytes in %u segments",
+			   bytes, att->sgt.orig_nents);
+	return ret;
 }
 
 /* "0x%016llx\n" per segment for dma_addrs, "%u\n" for dma_lengths */
@@ -301,8 +428,9 @@ static int hugedma_att_render(struct hugedma_attachment *att)
 	struct scatterlist *sg;
 	size_t a = 0, l = 0;
 
-	att->addrs_text = kvmalloc(n * 19 + 1, GFP_KERNEL);
-	att->lens_text = kvmalloc(n * 11 + 1, GFP_KERNEL);
+	/* at most HUGEDMA_MAX_SEGMENTS lines: 1.2 MiB and 0.7 MiB */
+	att->addrs_text = kvmalloc(size_add(array_size(n, 19), 1), GFP_KERNEL);
+	att->lens_text = kvmalloc(size_add(array_size(n, 11), 1), GFP_KERNEL);
 	if (!att->addrs_text || !att->lens_text) {
 		kvfree(att->addrs_text);
 		kvfree(att->lens_text);
@@ -369,49 +497,40 @@ static void hugedma_att_dma_unmap(struct hugedma_attachment *att)
 }
 
 /*
- * Map the attachment's pages (the whole buffer, or a dma-buf's range) for its
- * device.  0 when mapped by this
- * call, 1 when mapped already; -EINVAL unless the buffer is enabled, -ENODEV
- * after the device went away, -EBUSY when user space owns its DMA, -ERANGE
- * when (without an IOMMU) a page is beyond the device's DMA mask.
+ * Under op_lock: map the attachment's pages for its device now, or say in
+ * one log line which of the device's limits refused them (-ERANGE: the DMA
+ * mask; -EINVAL: a segment limit below a page; -E2BIG: more segments than
+ * HUGEDMA_MAX_SEGMENTS; -EBUSY: user space owns its DMA).  The sysfs
+ * directory is made if there is none; the state is the caller's to set.
  */
-int hugedma_att_map(struct hugedma_attachment *att)
+static int hugedma_att_dma_map(struct hugedma_attachment *att)
 {
 	struct hugedma_buffer *buf = att->buf;
+	bool translated;
 	int ret;
 
-	mutex_lock(&att->op_lock);
-	if (att->state == HUGEDMA_ATT_MAPPED) {
-		ret = 1;
-		goto out_unlock;
-	}
-	if (att->state == HUGEDMA_ATT_REMOVED) {
-		ret = -ENODEV;
-		goto out_unlock;
-	}
 	if (hugedma_dev_dma_owned_elsewhere(att->dev)) {
-		pr_warn_ratelimited("%s: %s: DMA is owned by user space (vfio): not mapping\n",
-				    buf->name, att->name);
-		ret = -EBUSY;
-		goto out_unlock;
+		hugedma_att_refuse(att, "DMA is owned by user space (vfio)");
+		return -EBUSY;
 	}
-	ret = hugedma_buffer_use_mapping(buf);	/* keeps the buffer enabled */
-	if (ret)
-		goto out_unlock;
-
-	att->translated = hugedma_dev_translated(att->dev);
+	translated = hugedma_dev_translated(att->dev);
+	mutex_lock(&att->lock);
+	att->translated = translated;
+	mutex_unlock(&att->lock);
 	if (att->translated && !HUGEDMA_CAN_FLUSH_LAZY_IOTLB)
 		pr_warn_ratelimited("%s: %s: this kernel's IOMMU driver may invalidate its IOTLB lazily, which hugedma cannot flush: after an unmap the device may reach the pages for up to 10 ms (boot with intel_iommu=strict)\n",
 				    buf->name, att->name);
 	ret = hugedma_att_check_reach(att);
 	if (ret)
-		goto out_unuse;
+		return ret;
 	ret = hugedma_att_build_sgt(att);
 	if (ret)
-		goto out_unuse;
+		return ret;
 	ret = dma_map_sgtable(att->dev, &att->sgt, att->dir, 0);
-	if (ret)
+	if (ret) {
+		ret = hugedma_att_map_failed(att, ret);
 		goto out_free_sgt;
+	}
 	ret = hugedma_att_render(att);
 	if (ret)
 		goto out_unmap;
@@ -425,11 +544,6 @@ int hugedma_att_map(struct hugedma_attachment *att)
 		if (ret)
 			goto out_free_text;
 	}
-	mutex_lock(&att->lock);
-	att->state = HUGEDMA_ATT_MAPPED;
-	mutex_unlock(&att->lock);
-	att->requested = true;
-	mutex_unlock(&att->op_lock);
 	return 0;
 
 out_free_text:
@@ -438,35 +552,125 @@ out_unmap:
 	hugedma_att_dma_unmap(att);
 out_free_sgt:
 	sg_free_table(&att->sgt);
-out_unuse:
-	hugedma_buffer_unuse_mapping(buf);
-out_unlock:
-	mutex_unlock(&att->op_lock);
 	return ret;
 }
 
-/* Under op_lock: unmap if mapped and move to @state; returns whether it was mapped. */
+static void hugedma_att_set_state(struct hugedma_attachment *att, enum hugedma_att_state state)
+{
+	mutex_lock(&att->lock);
+	att->state = state;
+	mutex_unlock(&att->lock);
+}
+
+/*
+ * Map on request (hugedma_att_map(), hugedma_att_enable()); the refusal's
+ * reason goes to @why, or to the log when @why is NULL.
+ */
+static int hugedma_att_request(struct hugedma_attachment *att, char *why, size_t len)
+{
+	struct hugedma_buffer *buf = att->buf;
+	bool bound = true;
+	int ret;
+
+	if (!att->driver_owned) {
+		ret = device_lock_interruptible(att->dev);
+		if (ret)
+			return ret;
+		bound = !!READ_ONCE(att->dev->driver);
+	}
+	mutex_lock(&att->op_lock);
+	att->why[0] = '\0';
+	if (att->state == HUGEDMA_ATT_MAPPED || att->state == HUGEDMA_ATT_WAITING) {
+		ret = 1;
+		goto out_unlock;
+	}
+	if (att->state == HUGEDMA_ATT_REMOVED) {
+		hugedma_att_refuse(att, "the device was removed");
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	ret = hugedma_buffer_use_mapping(buf);	/* keeps the buffer enabled */
+	if (ret) {
+		hugedma_att_refuse(att, "the buffer is not enabled");
+		goto out_unlock;
+	}
+	if (bound)
+		ret = hugedma_att_dma_map(att);
+	else if (!att->kobj)
+		ret = hugedma_att_publish(att);
+	if (ret)
+		goto out_unuse;
+	if (!bound)
+		pr_info("%s: %s: no driver bound: mapping when one binds\n", buf->name, att->name);
+	hugedma_att_set_state(att, bound ? HUGEDMA_ATT_MAPPED : HUGEDMA_ATT_WAITING);
+	att->requested = true;
+	goto out_unlock;
+
+out_unuse:
+	hugedma_buffer_unuse_mapping(buf);
+out_unlock:
+	if (ret < 0 && why)
+		strscpy(why, att->why, len);
+	else if (ret < 0)
+		hugedma_att_say_refusal(att, ret);
+	mutex_unlock(&att->op_lock);
+	if (!att->driver_owned)
+		device_unlock(att->dev);
+	return ret;
+}
+
+/*
+ * Map the attachment's pages (the whole buffer, or a dma-buf's range) for its
+ * device, on request.  0 when mapped by this call, or (an administrator's
+ * attachment of a device without a driver) waiting for one to bind; 1 when
+ * mapped or waiting already; -EINVAL unless the buffer is enabled, -ENODEV
+ * after the device went away, -EINTR on a signal while the device's driver
+ * (un)binds, or hugedma_att_dma_map()'s refusal, said in one log line.
+ */
+int hugedma_att_map(struct hugedma_attachment *att)
+{
+	return hugedma_att_request(att, NULL, 0);
+}
+
+/*
+ * hugedma_att_map() for a configfs write, whose rejection line says why: the
+ * reason (or "") in @why.
+ */
+int hugedma_att_enable(struct hugedma_attachment *att, char *why, size_t len)
+{
+	return hugedma_att_request(att, why, len);
+}
+
+/*
+ * Under op_lock: undo the DMA mapping if there is one and move to @state
+ * (WAITING keeps the buffer in use, DISABLED and REMOVED let it go; a removed
+ * attachment stays removed).  Returns whether it was mapped.
+ */
 static bool hugedma_att_unmap_to(struct hugedma_attachment *att, enum hugedma_att_state state)
 {
-	bool was_mapped;
+	enum hugedma_att_state old;
 
 	mutex_lock(&att->lock);
-	was_mapped = att->state == HUGEDMA_ATT_MAPPED;
-	if (att->state != HUGEDMA_ATT_REMOVED)
+	old = att->state;
+	if (old != HUGEDMA_ATT_REMOVED)
 		att->state = state;
 	mutex_unlock(&att->lock);
-	if (was_mapped) {	/* readers see the state first, then never the text */
+	/* readers see the state first, then never the text */
+	if (old == HUGEDMA_ATT_MAPPED) {
 		hugedma_att_dma_unmap(att);
 		sg_free_table(&att->sgt);
 		hugedma_att_free_text(att);
-		hugedma_buffer_unuse_mapping(att->buf);
 	}
-	return was_mapped;
+	if ((old == HUGEDMA_ATT_MAPPED || old == HUGEDMA_ATT_WAITING) &&
+	    state != HUGEDMA_ATT_WAITING)
+		hugedma_buffer_unuse_mapping(att->buf);
+	return old == HUGEDMA_ATT_MAPPED;
 }
 
 /*
  * Unmap on request: 0 when this call undid the last successful map request
- * (even if a hot-unplug unmapped it already), 1 when there was none.
+ * (even if a hot-unplug unmapped it already, or it was waiting), 1 when
+ * there was none.
  */
 int hugedma_att_unmap(struct hugedma_attachment *att)
 {
@@ -481,13 +685,13 @@ int hugedma_att_unmap(struct hugedma_attachment *att)
 	return requested ? 0 : 1;
 }
 
-/* Direction of the next mapping: -EBUSY while mapped. */
+/* Direction of the next mapping: -EBUSY while mapped or waiting. */
 int hugedma_att_set_dir(struct hugedma_attachment *att, enum dma_data_direction dir)
 {
 	int ret = 0;
 
 	mutex_lock(&att->op_lock);
-	if (att->state == HUGEDMA_ATT_MAPPED)
+	if (att->state == HUGEDMA_ATT_MAPPED || att->state == HUGEDMA_ATT_WAITING)
 		ret = -EBUSY;
 	else
 		att->dir = dir;
@@ -632,44 +836,85 @@ void hugedma_att_destroy(struct hugedma_attachment *att)
 	hugedma_att_put(att);
 }
 
-/* ---------------------------------------------------------------- hot-unplug */
+/* ---------------------------------------------------------------- the device's life */
 
 /*
- * A device leaving (removal) or losing its driver takes its DMA mappings with
- * it: unmap every attachment of it and mark them removed.  The buffers stay
- * intact; an IOMMU faults any DMA the device still attempts.
+ * One attachment of the device the notifier is about, under its op_lock.
+ * A driver bound (@action BUS_NOTIFY_BOUND_DRIVER): a waiting attachment is
+ * mapped, with the limits the driver's probe set; refused, it stays waiting
+ * (hugedma_att_dma_map() said why).  A driver unbinding: an administrator's
+ * mapping goes back to waiting before the driver's remove(), while the
+ * device's DMA configuration still stands (DMA-API debug checks at
+ * BUS_NOTIFY_UNBOUND_DRIVER that nothing is still mapped for it); what the
+ * driver mapped itself (kernel API, dma-buf import) its remove() undoes, and
+ * may use until then: what it left behind is unmapped and removed at
+ * BUS_NOTIFY_UNBOUND_DRIVER.  The device going (BUS_NOTIFY_DEL_DEVICE, before
+ * it unbinds): everything is unmapped and removed.
+ */
+static void hugedma_att_follow(struct hugedma_attachment *att, unsigned long action,
+			       struct device *dev)
+{
+	const char *name = att->buf->name;
+	int ret;
+
+	switch (action) {
+	case BUS_NOTIFY_BOUND_DRIVER:
+		if (att->driver_owned || att->state != HUGEDMA_ATT_WAITING)
+			break;
+		att->why[0] = '\0';
+		ret = hugedma_att_dma_map(att);
+		if (!ret) {
+			hugedma_att_set_state(att, HUGEDMA_ATT_MAPPED);
+			pr_info("%s: %s: driver %s bound, mapped\n", name, att->name,
+				dev->driver ? dev->driver->name : "?");
+		} else {
+			hugedma_att_say_refusal(att, ret);	/* and it waits on */
+		}
+		break;
+	case BUS_NOTIFY_UNBIND_DRIVER:
+	case BUS_NOTIFY_UNBOUND_DRIVER:
+		if (!att->driver_owned) {
+			if (att->state != HUGEDMA_ATT_MAPPED)
+				break;
+			hugedma_att_unmap_to(att, HUGEDMA_ATT_WAITING);
+			pr_info("%s: %s: driver unbinding, unmapped: waiting for a driver\n", name,
+				att->name);
+		} else if (action == BUS_NOTIFY_UNBOUND_DRIVER) {
+			if (hugedma_att_unmap_to(att, HUGEDMA_ATT_REMOVED))
+				pr_info("%s: %s: device unbound, unmapped\n", name, att->name);
+		}
+		break;
+	case BUS_NOTIFY_DEL_DEVICE:
+		if (hugedma_att_unmap_to(att, HUGEDMA_ATT_REMOVED))
+			pr_info("%s: %s: device removed, unmapped\n", name, att->name);
+		break;
+	}
+}
+
+/*
+ * Attachments follow their device's life (hugedma_att_follow()).  The driver
+ * core calls this with the device locked for a bind or unbind; an IOMMU
+ * faults any DMA the device attempts after an unmap.
  */
 static int hugedma_pci_notify(struct notifier_block *nb, unsigned long action, void *data)
 {
 	struct device *dev = data;
 	struct hugedma_attachment *att, *next;
-	bool admin_only = false;
 	LIST_HEAD(victims);
 
-	/*
-	 * What an administrator attached goes before the driver's remove, not
-	 * after: DMA-API debug checks at BUS_NOTIFY_UNBOUND_DRIVER that nothing is
-	 * still mapped for the device.  What the driver mapped itself (kernel
-	 * API, dma-buf import) its remove() undoes, and may use until then: only
-	 * what it left behind goes at BUS_NOTIFY_UNBOUND_DRIVER, with what an
-	 * administrator mapped while remove() ran (this notifier runs ahead of
-	 * DMA-API debug's).  Removal notifies BUS_NOTIFY_DEL_DEVICE before it
-	 * unbinds.
-	 */
-	if (action == BUS_NOTIFY_UNBIND_DRIVER)
-		admin_only = true;
-	else if (action != BUS_NOTIFY_DEL_DEVICE && action != BUS_NOTIFY_UNBOUND_DRIVER)
+	if (action != BUS_NOTIFY_BOUND_DRIVER && action != BUS_NOTIFY_UNBIND_DRIVER &&
+	    action != BUS_NOTIFY_UNBOUND_DRIVER && action != BUS_NOTIFY_DEL_DEVICE)
 		return NOTIFY_DONE;
 
 	/*
-	 * The device is going whatever happens here, so nothing may fail for
-	 * want of memory: the victims are linked through their own list node
-	 * (one notifier at a time uses it), however many there are.
+	 * Nothing here may fail for want of memory (a device that goes, goes):
+	 * the device's attachments are linked through their own list node (one
+	 * notifier at a time uses it), however many there are.
 	 */
 	mutex_lock(&hugedma_unplug_lock);
 	mutex_lock(&hugedma_atts_lock);
 	list_for_each_entry(att, &hugedma_atts, all) {
-		if (att->dev == dev && !(admin_only && att->driver_owned)) {
+		if (att->dev == dev) {
 			hugedma_att_get(att);
 			list_add_tail(&att->unplug, &victims);
 		}
@@ -679,12 +924,7 @@ static int hugedma_pci_notify(struct notifier_block *nb, unsigned long action, v
 	list_for_each_entry_safe(att, next, &victims, unplug) {
 		list_del_init(&att->unplug);
 		mutex_lock(&att->op_lock);
-		if (hugedma_att_unmap_to(att, HUGEDMA_ATT_REMOVED))
-			pr_info("%s: %s: device %s, unmapped\n", att->buf->name, att->name,
-				action == BUS_NOTIFY_DEL_DEVICE ? "removed" : "unbound");
-		mutex_lock(&att->lock);
-		att->state = HUGEDMA_ATT_REMOVED;
-		mutex_unlock(&att->lock);
+		hugedma_att_follow(att, action, dev);
 		mutex_unlock(&att->op_lock);
 		hugedma_att_put(att);
 	}

@@ -233,14 +233,32 @@ static ssize_t att_direction_store(struct config_item *item, const char *page, s
 	return hugedma_att_result(item, "direction", page, count, ret);
 }
 
-static ssize_t att_enable_show(struct config_item *item, char *page)
+/* hugedma_att_result()'s line for a refused map, with the reason after the errno */
+static ssize_t hugedma_att_reject_why(struct config_item *item, const char *page, int err,
+				      const char *why)
 {
-	return sysfs_emit(page, "%d\n", hugedma_att_state(to_att(item)) == HUGEDMA_ATT_MAPPED);
+	size_t len = strlen(page);
+
+	while (len && isspace(page[len - 1]))
+		len--;
+	pr_warn_ratelimited("%s/%s: rejected enable '%*pE'%s: %pe: %s\n", to_att(item)->buf->name,
+			    config_item_name(item), (int)min_t(size_t, len, 64), page,
+			    len > 64 ? "..." : "", ERR_PTR(err), why);
+	return err;
 }
 
-/* like a buffer's enable: the directory is pinned while the attachment is mapped */
+static ssize_t att_enable_show(struct config_item *item, char *page)
+{
+	enum hugedma_att_state state = hugedma_att_state(to_att(item));
+
+	return sysfs_emit(page, "%d\n",
+			  state == HUGEDMA_ATT_MAPPED || state == HUGEDMA_ATT_WAITING);
+}
+
+/* like a buffer's enable: the directory is pinned while the attachment is mapped or waiting */
 static ssize_t att_enable_store(struct config_item *item, const char *page, size_t count)
 {
+	char why[sizeof(((struct hugedma_attachment *)0)->why)];
 	bool enable;
 	int ret;
 
@@ -250,9 +268,12 @@ static ssize_t att_enable_store(struct config_item *item, const char *page, size
 	if (!ret && enable) {
 		ret = configfs_depend_item_unlocked(&hugedma_subsys, item);
 		if (!ret) {
-			ret = hugedma_att_map(to_att(item));
-			if (ret)	/* failed, or mapped (and pinned) already */
+			ret = hugedma_att_enable(to_att(item), why, sizeof(why));
+			if (ret)	/* failed, or mapped or waiting (and pinned) already */
 				configfs_undepend_item(item);
+			/* a refused map: one line that also says which limit refused it */
+			if (ret < 0 && why[0])
+				return hugedma_att_reject_why(item, page, ret, why);
 		}
 	} else if (!ret) {
 		ret = hugedma_att_unmap(to_att(item));

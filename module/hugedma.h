@@ -100,7 +100,7 @@ struct hugedma_buffer {
 	size_t ext_addrs_len, ext_lens_len;
 	struct list_head attachments;	/* struct hugedma_attachment.node */
 	unsigned int nr_open;		/* open char device files */
-	unsigned int nr_mapped;		/* mapped attachments */
+	unsigned int nr_mapped;		/* mapped and waiting attachments */
 	unsigned int nr_kernel;		/* hugedma_get() references */
 	unsigned int nr_dmabufs;	/* exported dma-bufs not yet released */
 	unsigned int dmabuf_seq;	/* names dma-buf attachments */
@@ -109,15 +109,24 @@ struct hugedma_buffer {
 enum hugedma_att_state {
 	HUGEDMA_ATT_DISABLED,
 	HUGEDMA_ATT_MAPPED,
-	HUGEDMA_ATT_REMOVED,		/* the device went away or lost its driver */
+	HUGEDMA_ATT_REMOVED,		/* the device went away (a driver's own: lost its driver) */
+	HUGEDMA_ATT_WAITING,		/* enabled, mapped when a driver binds to the device */
 };
+
+/*
+ * The most DMA segments one attachment maps (and publishes in dma_addrs):
+ * more is refused with -E2BIG before anything is allocated for them.  With
+ * 4 GiB segments that is 256 TiB; a device left at PCI's 64 KiB max segment
+ * size reaches it at 4 GiB.
+ */
+#define HUGEDMA_MAX_SEGMENTS	65536
 
 /* A buffer mapped (or to be mapped) for one device (attach.c). */
 struct hugedma_attachment {
 	struct kref kref;
 	struct list_head node;		/* buf->attachments, under buf->lock */
 	struct list_head all;		/* every attachment, for hot-unplug */
-	struct list_head unplug;	/* on the PCI notifier's list while it unmaps */
+	struct list_head unplug;	/* on the PCI notifier's list while it walks them */
 	struct list_head gone;		/* on a disabling buffer's list while it unpublishes */
 	struct hugedma_buffer *buf;	/* reference */
 	struct device *dev;		/* reference */
@@ -126,7 +135,7 @@ struct hugedma_attachment {
 	struct mutex op_lock;		/* map, unmap, the sysfs directory */
 	struct mutex lock;		/* what sysfs readers see: below */
 	enum hugedma_att_state state;
-	bool requested;			/* mapped on request, not yet unmapped on request */
+	bool requested;			/* enabled on request, not yet disabled on request */
 	bool translated;		/* behind an IOMMU: bus addresses are IOVAs */
 	bool driver_owned;		/* its driver's (kernel API, dma-buf) */
 	unsigned long first, nr;	/* the pages it maps: nr 0 is the whole buffer */
@@ -134,6 +143,7 @@ struct hugedma_attachment {
 	char *addrs_text, *lens_text;	/* dma_addrs, dma_lengths, while mapped */
 	size_t addrs_len, lens_len;
 	struct kobject *kobj;		/* its sysfs directory */
+	char why[160];			/* why the last map was refused, under op_lock */
 };
 
 /*
@@ -260,6 +270,7 @@ void hugedma_att_destroy(struct hugedma_attachment *att);
 void hugedma_att_get(struct hugedma_attachment *att);
 void hugedma_att_put(struct hugedma_attachment *att);
 int hugedma_att_map(struct hugedma_attachment *att);
+int hugedma_att_enable(struct hugedma_attachment *att, char *why, size_t len);
 int hugedma_att_unmap(struct hugedma_attachment *att);
 int hugedma_att_set_dir(struct hugedma_attachment *att, enum dma_data_direction dir);
 void hugedma_att_unpublish_all(struct hugedma_buffer *buf);

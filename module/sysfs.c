@@ -11,6 +11,7 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/pid.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 
@@ -207,8 +208,9 @@ static int hugedma_render_extents(struct hugedma_buffer *buf)
 	size_t a = 0, l = 0;
 	unsigned long i;
 
-	buf->ext_addrs = kvmalloc(pages->nr_extents * 19 + 1, GFP_KERNEL);
-	buf->ext_lens = kvmalloc(pages->nr_extents * 21 + 1, GFP_KERNEL);
+	/* overflow-checked: a size past SIZE_MAX fails the allocation */
+	buf->ext_addrs = kvmalloc(size_add(array_size(pages->nr_extents, 19), 1), GFP_KERNEL);
+	buf->ext_lens = kvmalloc(size_add(array_size(pages->nr_extents, 21), 1), GFP_KERNEL);
 	if (!buf->ext_addrs || !buf->ext_lens) {
 		hugedma_free_extents_text(buf);
 		return -ENOMEM;

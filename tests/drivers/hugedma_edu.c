@@ -64,6 +64,28 @@ struct hugedma_edu {
 static struct hugedma_edu *edu_dev;	/* one edu per guest */
 static DEFINE_MUTEX(edu_dev_lock);
 
+/*
+ * The DMA limits probe sets (the tests of attachments that wait for a driver
+ * change them before a bind; SET_DMA and SET_BOUNDARY change them while bound).
+ */
+static unsigned int dma_bits = 64;
+module_param(dma_bits, uint, 0644);
+MODULE_PARM_DESC(dma_bits, "DMA mask width set at probe (default 64)");
+static unsigned int max_seg_size = SZ_1G;
+module_param(max_seg_size, uint, 0644);
+MODULE_PARM_DESC(max_seg_size, "max segment size set at probe (default 1 GiB)");
+static unsigned long seg_boundary;
+module_param(seg_boundary, ulong, 0644);
+MODULE_PARM_DESC(seg_boundary, "segment boundary mask set at probe (default 0: PCI's, 4 GiB)");
+
+static int edu_set_boundary(struct pci_dev *pdev, unsigned long mask)
+{
+	if (!pdev->dev.dma_parms)
+		return -EIO;
+	dma_set_seg_boundary(&pdev->dev, mask);	/* returns nothing from 6.12 */
+	return 0;
+}
+
 static int edu_dma(struct hugedma_edu *edu, u64 src, u64 dst, u32 len, bool to_ram)
 {
 	u64 cmd;
@@ -517,6 +539,12 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			ret = -EFAULT;
 		goto out_unlock;
 	}
+	if (cmd == HUGEDMA_EDU_SET_BOUNDARY) {
+		ret = -EFAULT;
+		if (!copy_from_user(dma, (void __user *)arg, sizeof(dma[0])))
+			ret = edu_set_boundary(edu->pdev, dma[0]);
+		goto out_unlock;
+	}
 	if (cmd == HUGEDMA_EDU_SET_DMA) {
 		ret = -EFAULT;
 		if (copy_from_user(dma, (void __user *)arg, sizeof(dma)))
@@ -593,11 +621,13 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 	pci_set_master(pdev);
-	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(clamp(dma_bits, 12U, 64U)));
 	if (ret)
 		return ret;
 	/* a scatter-gather engine would take long segments; PCI's default is 64 KB */
-	ret = hugedma_set_max_seg_size(&pdev->dev, SZ_1G);
+	ret = hugedma_set_max_seg_size(&pdev->dev, max_seg_size);
+	if (!ret && seg_boundary)
+		ret = edu_set_boundary(pdev, seg_boundary);
 	if (ret)
 		return ret;
 	edu->pdev = pdev;

@@ -33,6 +33,8 @@ struct hugedma_edu_xfer {
 #define HUGEDMA_EDU_WRITE	_IOWR('h', 0x4a, struct hugedma_edu_xfer)
 /* the device's DMA mask in bits, and its max segment size in bytes */
 #define HUGEDMA_EDU_SET_DMA	_IOW('h', 0x45, __u64[2])
+/* the device's segment boundary mask (PCI's default 0xffffffff) */
+#define HUGEDMA_EDU_SET_BOUNDARY	_IOW('h', 0x4f, __u64)
 
 /*
  * Benchmarks: the status quo, a buffer of total bytes as dma_alloc_coherent()

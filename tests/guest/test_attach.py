@@ -457,11 +457,12 @@ def test_export_fault_leaves_no_fd(edu, mkbuf):
     assert h.wait_for(lambda: b.disable() == 0, timeout=5), "a dma-buf still holds the buffer"
 
 
-def test_unbind_with_many_attachments(edu, mkbuf, attach):
+def test_unbind_and_removal_with_many_attachments(edu, mkbuf, attach):
     """More attachments of one device than a page of pointers holds (1100 buffers,
-    each with a directory for edu): the driver's unbind marks every one removed
-    without a large allocation (no WARN from the page allocator)."""
-    _, bdf = edu
+    each with a directory for edu): the driver's unbind and bind walk them all and
+    leave the disabled ones disabled, and the device's removal marks every one
+    removed, without a large allocation (no WARN from the page allocator)."""
+    fd, bdf = edu
     n = 1100
     bufs = [mkbuf(page_size="2M", size="2M", name=f"many{i}") for i in range(n)]
     for b in bufs:
@@ -470,12 +471,19 @@ def test_unbind_with_many_attachments(edu, mkbuf, attach):
     log0 = len(h.dmesg())
     try:
         assert h.write(drv / "unbind", bdf) == 0
+        assert h.write(drv / "bind", bdf) == 0
+        states = {h.read(b.dir / "attachments" / bdf / "state").strip() for b in bufs}
+        assert states == {"disabled"}
+        assert h.write(f"/sys/bus/pci/devices/{bdf}/remove", "1") == 0
         states = {h.read(b.dir / "attachments" / bdf / "state").strip() for b in bufs}
         assert states == {"removed"}
         assert "WARNING" not in h.dmesg()[log0:]
     finally:
+        if not pathlib.Path(f"/sys/bus/pci/devices/{bdf}").exists():
+            h.write("/sys/bus/pci/rescan", "1")
         if not pathlib.Path(f"/sys/bus/pci/devices/{bdf}/driver").exists():
             h.write(drv / "bind", bdf)
+        set_dma(fd, 64, 1 << 30)
 
 
 TRACING = pathlib.Path("/sys/kernel/tracing")
@@ -561,25 +569,32 @@ def test_driver_unbind_and_device_removal_unmap(edu, edu_attachment):
     b, att = edu_attachment()
     drv = pathlib.Path("/sys/bus/pci/drivers/hugedma_edu")
     try:
-        # driver unbind while the configfs attachment is mapped
+        # driver unbind while the configfs attachment is mapped: unmapped, it
+        # waits for the next driver (test_waiting.py has the rest of that life)
         assert h.write(att / "enable", "1") == 0
         assert h.write(drv / "unbind", bdf) == 0
-        assert h.read(att / "state").strip() == "removed"
-        assert h.read(b.dev / "attachments" / bdf / "state").strip() == "removed"
+        assert h.read(att / "state").strip() == "waiting"
+        assert h.read(b.dev / "attachments" / bdf / "state").strip() == "waiting"
         assert int(h.read(b.dev / "attachments" / bdf / "nr_segments")) == 0
-        assert h.write(att / "enable", "1") == errno.ENODEV
+        assert h.write(att / "enable", "1") == 0  # enabled already
+        assert b.disable() == errno.EBUSY, "a waiting attachment keeps the buffer enabled"
         assert h.write(drv / "bind", bdf) == 0
-        # the buffer stays intact and can be disabled; the attachment can go
-        assert b.disable() == 0
+        assert h.read(att / "state").strip() == "mapped"
         assert h.write(att / "enable", "0") == 0
         os.rmdir(att)
-        # device removal while the kernel API holds a mapping
-        assert b.enable() == 0
+        # device removal while the kernel API holds a mapping of b and configfs
+        # one of b2: both removed, for good
+        b2, att2 = edu_attachment()
+        assert h.write(att2 / "enable", "1") == 0
         assert xfer(fd, EDU_HOLD, name=b.name)[0] == 0
         assert h.write(f"/sys/bus/pci/devices/{bdf}/remove", "1") == 0
         assert not (b.dev / "attachments" / bdf).exists() or \
             h.read(b.dev / "attachments" / bdf / "state").strip() == "removed"
         assert b.disable() == 0
+        assert h.read(att2 / "state").strip() == "removed"
+        assert h.write(att2 / "enable", "1") == errno.ENODEV
+        assert b2.disable() == 0, "a removed attachment does not keep the buffer enabled"
+        assert h.write(att2 / "enable", "0") == 0
     finally:
         if not pathlib.Path(f"/sys/bus/pci/devices/{bdf}").exists():
             h.write("/sys/bus/pci/rescan", "1")

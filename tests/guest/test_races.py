@@ -298,9 +298,13 @@ def check_consistent(bdf):
         for a in atts.iterdir():
             st = h.read(a / "state").strip()
             sysdir = b.dev / "attachments" / a.name
-            assert (st == "mapped") == sysdir.exists() or st == "removed", (n, a.name, st)
-            if st == "mapped":
+            assert (st in ("mapped", "waiting")) == sysdir.exists() or st == "removed", \
+                (n, a.name, st)
+            if st in ("mapped", "waiting"):
                 assert state == "enabled"
+            if st == "waiting":  # for a driver: the unloader's rmmod left edu without one
+                assert not pathlib.Path(f"/sys/bus/pci/devices/{bdf}/driver").exists(), \
+                    (n, a.name, "waiting with a driver bound")
     if h.CLASS.exists():
         extra = {p.name for p in h.CLASS.iterdir()} - names
         assert not extra, f"class devices without a buffer: {extra}"

@@ -18,9 +18,9 @@ configfs-schema/hugedma.json.
 - rejected writes are logged in the documented format.
 
 Attachments are made to the guest's PCI host bridge, which every guest has
-(never mapped), and, in the tests marked edu, mapped for QEMU's edu device
-(tests/vm/run --edu, best with --iommu: without a driver, edu's DMA mask is 32
-bits, and without an IOMMU a buffer above 4 GB cannot be mapped for it).
+(never mapped: without a driver, an enabled attachment waits for one), and, in
+the tests marked edu, mapped for QEMU's edu device with the hugedma_edu test
+driver bound (tests/vm/run --edu, best with --iommu).
 """
 import errno
 import grp
@@ -30,6 +30,7 @@ import pathlib
 import pwd
 import re
 import stat
+import subprocess
 import time
 
 import pytest
@@ -52,6 +53,19 @@ PCI = pathlib.Path("/sys/bus/pci/devices")
 EDU_ID = ("0x1234", "0x11e8")
 
 assert CFS_ROOT == str(h.CONFIGFS) and CLASS_ROOT == str(h.CLASS)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def edu_driver():
+    """hugedma_edu bound to edu, when the guest has one, for this file: an enabled
+    attachment of a device without a driver waits for one instead of mapping."""
+    if not h.edu_bdf() or pathlib.Path("/sys/module/hugedma_edu").exists():
+        yield
+        return
+    h.load()
+    subprocess.run(["insmod", str(h.EDU_KO)], check=True)
+    yield
+    subprocess.run(["rmmod", "hugedma_edu"], check=True)
 
 
 def placeholders(path):
@@ -384,6 +398,36 @@ def test_mapping_lifetime(mkbuf, attach):
     assert h.write(att / "enable", "0") == 0
     assert b.disable() == 0
     assert presence(atts, b.name, bdf) == expect(atts, {"attachment"})
+
+
+def test_waiting_attachment_lifetime(mkbuf, attach):
+    """An enabled attachment of a device without a driver waits: its sysfs directory
+    exists as a mapping's does, every file reads as its type says (the bus-address
+    files and iommu empty), it keeps the buffer enabled, and it goes on a write of 0."""
+    free = [p.name for p in sorted(PCI.iterdir()) if not (p / "driver").exists()]
+    assert free, "needs a PCI device without a driver (the guest's host bridge has none)"
+    bdf = free[0]
+    b = enabled_buffer(mkbuf)
+    att = b.dir / "attachments" / bdf
+    sysdir = b.dev / "attachments" / bdf
+    atts = CFS_ATT + SYS_ATT
+    assert attach(b, bdf, enable=True) == 0
+    assert presence(atts, b.name, bdf) == expect(atts, {"attachment", "mapping"})
+    assert h.read(att / "state") == h.read(sysdir / "state") == "waiting\n"
+    assert h.read(att / "enable") == "1\n"
+    assert h.read(sysdir / "nr_segments") == "0\n"
+    assert h.read(sysdir / "dma_addrs") == h.read(sysdir / "dma_lengths") == ""
+    assert h.read(sysdir / "iommu") == ""
+    problems = [f"{p} reads {v!r}" for e in SYS_ATT + CFS_ATT if e["kind"] == "file"
+                for p in [path_of(e["path"], b.name, bdf)] for v in [h.read(p)]
+                if not re.fullmatch(TYPES[e["type"]]["read_regex"], v)]
+    assert not problems, problems
+    assert try_write(att / "direction", h.read(att / "direction")) == errno.EBUSY
+    assert try_rmdir(att) == errno.EBUSY
+    assert b.disable() == errno.EBUSY
+    assert h.write(att / "enable", "0") == 0
+    assert presence(atts, b.name, bdf) == expect(atts, {"attachment"})
+    assert b.disable() == 0
 
 
 def remove_pci(bdf):
