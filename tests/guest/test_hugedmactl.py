@@ -1011,6 +1011,83 @@ def test_attach_refused(names, dev, err):
     assert f"{h.BUFFERS}/{name}/attachments/{dev}: {err}" in r.stderr
 
 
+# ---------------------------------------------------------------- create --near
+
+def numa_node_of(bdf):
+    return int(h.read(f"/sys/bus/pci/devices/{bdf}/numa_node"))
+
+
+@pytest.mark.parametrize("dev, rc, msg", [
+    ("foo", 2, "'foo' is not a PCI device name (DDDD:BB:DD.F"),
+    ("0000:00:3.0", 2, "is not a PCI device name"),       # not the kernel's spelling
+    ("0000:00:03.0x", 2, "is not a PCI device name"),
+    ("0000:00:1F.0", 2, "is not a PCI device name"),      # upper case
+    ("0000:00:20.0", 2, "is not a PCI device name"),      # slot > 0x1f
+    ("../../devices", 2, "is not a PCI device name"),
+    ("", 2, "is not a PCI device name"),
+    ("0000:42:00.0", 1, "there is no PCI device 0000:42:00.0"),
+    ("10000:00:10.0", 1, "there is no PCI device 10000:00:10.0"),   # VMD domains parse
+])
+def test_create_near_bad_device_creates_nothing(names, dev, rc, msg):
+    name = names()
+    r = run("create", name, "--size", "2M", "--page-size", "2M", "--near", dev, "--node", "0")
+    assert r.returncode == rc, r.stderr
+    assert msg in r.stderr
+    assert not (h.BUFFERS / name).exists()
+
+
+@pytest.mark.edu
+def test_create_near(names, bdf):
+    """--near takes the device's node, strictly; a device without one needs --node,
+    and a --node that disagrees with the device's is refused: nothing is created."""
+    node = numa_node_of(bdf)
+    name = names()
+    if node < 0:
+        r = run("create", name, "--size", "2M", "--page-size", "2M", "--near", bdf)
+        assert r.returncode == 1
+        assert f"--near: {bdf} reports no NUMA node (numa_node -1); give --node N too" in r.stderr
+        assert not (h.BUFFERS / name).exists()
+        ok("create", name, "--size", "2M", "--page-size", "2M", "--near", bdf, "--node", "0")
+        s = js("show", name)
+        assert s["numa_node"] == 0 and s["pages_node"] == 0
+    else:
+        other = next(n for n in h.node_ids() if n != node)
+        r = run("create", name, "--size", "2M", "--page-size", "2M", "--near", bdf,
+                "--node", other)
+        assert r.returncode == 1
+        assert f"--node {other} disagrees with --near {bdf}, which is on node {node}" in r.stderr
+        assert not (h.BUFFERS / name).exists()
+        ok("create", name, "--size", "2M", "--page-size", "2M", "--near", bdf)
+        s = js("show", name)
+        assert s["numa_node"] == node and s["pages_node"] == node
+        name2 = names()
+        ok("create", name2, "--size", "2M", "--page-size", "2M", "--near", bdf, "--node", node)
+        assert js("show", name2)["numa_node"] == node
+    # the strict node refuses a pool without pages there, taking nothing
+    name3 = names()
+    free = free2m()
+    r = run("create", name3, "--size", f"{(free + 1) * 2}M", "--page-size", "2M", "--near",
+            bdf, *(["--node", "0"] if node < 0 else []))
+    assert r.returncode == 1 and "No space left on device" in r.stderr
+    assert not (h.BUFFERS / name3).exists() and free2m() == free
+
+
+@pytest.mark.numa
+@pytest.mark.edu
+def test_create_near_a_device_on_a_node(names, bdf):
+    """The NUMA guest's edu sits on node 1 (tests/vm/run --edu-node 1): the buffer's
+    pages all come from there, and the device's attachment is mapped from there."""
+    node = numa_node_of(bdf)
+    assert node == 1, "needs edu on node 1 (tests/vm/run --edu-node 1)"
+    name = names()
+    ok("create", name, "--size", "4M", "--page-size", "2M", "--near", bdf)
+    s = js("show", name)
+    assert s["numa_node"] == 1 and s["pages_node"] == 1
+    assert all(h.pfn_node(int(a, 16) >> 12) == 1 for a in s["phys_addrs"])
+    ok("attach", name, bdf)
+    assert h.read(h.BUFFERS / name / "attachments" / bdf / "state").strip() == "mapped"
+
+
 @pytest.mark.edu
 def test_attach_bad_direction_keeps_nothing(names, bdf):
     name = names()

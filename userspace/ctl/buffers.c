@@ -311,22 +311,81 @@ int make_buffer(struct journal *j, const struct bufspec *s)
 	return 0;
 }
 
+/* "DDDD:BB:DD.F" as the kernel spells a PCI device's name (a domain of 4 to 8 digits) */
+static bool pci_name_ok(const char *s)
+{
+	unsigned int domain, bus, slot, fn;
+	char canon[32];
+	int n = 0;
+
+	if (strlen(s) > 16 || sscanf(s, "%8x:%2x:%2x.%1x%n", &domain, &bus, &slot, &fn, &n) != 4 ||
+	    s[n] || slot > 0x1f || fn > 7)
+		return false;
+	snprintf(canon, sizeof(canon), "%04x:%02x:%02x.%x", domain, bus, slot, fn);
+	return !strcmp(canon, s);
+}
+
+/*
+ * --near BDF: the node the device reports (its numa_node), into @out, strict
+ * as --node is.  A device that reports none (-1) needs --node, which is then
+ * the node; a --node that names another node than the device's is an error,
+ * not a choice between them: the buffer would not be where either says.
+ * Returns 0, 1 (an error, said) or 2 (a malformed BDF, said with the usage).
+ */
+static int near_node(const char *bdf, const char *node, char *out, size_t len)
+{
+	struct hugedma_device_desc d;
+	char *end;
+	long n;
+	int ret;
+
+	if (!pci_name_ok(bdf))
+		return usage("create: --near: '%s' is not a PCI device name (DDDD:BB:DD.F, as in /sys/bus/pci/devices)",
+			     bdf);
+	ret = hugedma_device_describe(bdf, &d);
+	if (ret == -ENOENT)
+		return failf("create: --near: there is no PCI device %s", bdf);
+	if (ret)
+		return fail(hugedma_error_path(), ret);
+	if (d.numa_node < 0) {
+		if (node) {
+			snprintf(out, len, "%s", node);
+			return 0;
+		}
+		return failf("create: --near: %s reports no NUMA node (numa_node -1); give --node N too",
+			     bdf);
+	}
+	if (node) {
+		errno = 0;
+		n = strtol(node, &end, 10);
+		if (errno || end == node || *end || n != d.numa_node)
+			return failf("create: --node %s disagrees with --near %s, which is on node %d",
+				     node, bdf, d.numa_node);
+	}
+	snprintf(out, len, "%d", d.numa_node);
+	return 0;
+}
+
 int cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "node", required_argument, NULL, 'n' },
+		{ "near", required_argument, NULL, 'N' },
 		{ "page-size", required_argument, NULL, 'p' },
 		{ 0 }
 	};
 	struct bufspec s = { .enable = true };
+	const char *near = NULL;
+	char node[16];
 	struct journal j;
-	int c;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "s:n:p:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': s.size = optarg; break;
 		case 'n': s.node = optarg; break;
+		case 'N': near = optarg; break;
 		case 'p': s.page_size = optarg; break;
 		default: return usage("bad option");
 		}
@@ -337,6 +396,10 @@ int cmd_create(int argc, char **argv)
 	s.name = argv[optind];
 	if (!name_ok(s.name))
 		return usage("bad buffer name '%s'", s.name);
+	if (near && (ret = near_node(near, s.node, node, sizeof(node))))
+		return ret;
+	if (near)
+		s.node = node;
 	if (need_root() || take_lock(true))
 		return 1;
 	journal_init(&j);

@@ -192,7 +192,13 @@ static void check_device(struct report *r, const struct hugedma_buffer_desc *b,
 		    what);
 		return;
 	}
-	if (a.enable && strcmp(a.state, "mapped"))
+	if (a.enable && !strcmp(a.state, "waiting") && !d.driver[0])
+		say(r, NOTE, "attachment", "%s: waiting for a driver to bind (mapped then)", what);
+	else if (a.enable && !strcmp(a.state, "waiting"))
+		say(r, PROBLEM, "attachment",
+		    "%s: waiting, but driver %s is bound: its limits refused the map (kernel log)",
+		    what, d.driver);
+	else if (a.enable && strcmp(a.state, "mapped"))
 		say(r, PROBLEM, "attachment", "%s: enabled but %s", what, a.state);
 	say(r, d.driver[0] ? OK : NOTE, "device",
 	    "%s: driver %s, DMA mask %d bits (coherent %d), IOMMU %s%s%s, node %d", what,

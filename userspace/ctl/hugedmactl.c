@@ -33,8 +33,9 @@ bool json_out;
 #endif
 
 static const struct command commands[] = {
-	{ "create", cmd_create, "NAME --size SIZE [--node N] [--page-size 1G|2M]",
-	  "Make a buffer in configfs and enable it (pages taken and zeroed)." },
+	{ "create", cmd_create, "NAME --size SIZE [--node N] [--near BDF] [--page-size 1G|2M]",
+	  "Make a buffer in configfs and enable it (pages taken and zeroed); --near takes\n"
+	  "  the node from the PCI device's numa_node." },
 	{ "destroy", cmd_destroy, "NAME",
 	  "Detach, disable and remove a configfs buffer." },
 	{ "enable", cmd_enable, "NAME", "Take the buffer's pages from the pool." },
