@@ -397,10 +397,12 @@ static int hugedma_att_check_reach(struct hugedma_attachment *att)
 }
 
 /*
- * What dma_map_sgtable()'s failure means.  Behind an IOMMU, -ENOMEM is
- * mostly the IOVA allocator finding no range that large below the device's
- * DMA mask (it takes one range for the whole table): when the mask is
- * narrower than the domain's aperture that is the mask's refusal, -ERANGE.
+ * What dma_map_sgtable()'s failure means.  Behind an IOMMU, -ENOMEM (any
+ * failure before 5.16: compat.h) is mostly the IOVA allocator finding no
+ * range that large below the device's DMA mask (it takes one range for the
+ * whole table): when the mask is narrower than the domain's aperture, that
+ * is the mask's refusal, -ERANGE.  The limits checked before the map leave
+ * the DMA API few other reasons.
  */
 static int hugedma_att_map_failed(struct hugedma_attachment *att, int ret)
 {
@@ -409,7 +411,7 @@ static int hugedma_att_map_failed(struct hugedma_attachment *att, int ret)
 	unsigned long first, nr = hugedma_att_pages(att, &first);
 	u64 bytes = (u64)nr << att->buf->pages->shift;
 
-	if (att->translated && ret == -ENOMEM && domain &&
+	if (att->translated && hugedma_dma_map_no_space(ret) && domain &&
 	    limit < domain->geometry.aperture_end) {
 		hugedma_att_refuse(att,
 				   "the IOMMU has no free IOVA range of %llu bytes below the device's DMA mask %#llx",

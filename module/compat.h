@@ -383,4 +383,18 @@ static inline void hugedma_iommu_flush_lazy(struct iommu_domain *domain)
 }
 #endif
 
+/*
+ * dma_map_sgtable() returns the map's own error from 5.16 (-ENOMEM when no
+ * IOVA range was found); before, any failure of the map is -EINVAL (from
+ * dma_map_sg()'s 0), an IOVA allocation's included.
+ */
+static inline bool hugedma_dma_map_no_space(int err)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
+	return err == -ENOMEM;
+#else
+	return err == -ENOMEM || err == -EINVAL;
+#endif
+}
+
 #endif /* HUGEDMA_COMPAT_H */

@@ -1089,6 +1089,45 @@ def test_create_near_a_device_on_a_node(names, bdf):
 
 
 @pytest.mark.edu
+def test_attach_waits_for_a_driver_and_check_says_so(names, bdf):
+    """attach to edu with no driver bound: the attachment waits (check: a note), is
+    mapped when hugedma_edu binds (check: ok), and a driver whose limits refuse the
+    map leaves it waiting while bound (check: a problem, exit 1)."""
+    drv = pathlib.Path("/sys/bus/pci/drivers/hugedma_edu")
+    seg = pathlib.Path("/sys/module/hugedma_edu/parameters/max_seg_size")
+    name = names()
+    ok("create", name, "--size", "4M", "--page-size", "2M")
+    assert h.write(drv / "unbind", bdf) == 0
+    try:
+        ok("attach", name, bdf)
+        att = h.BUFFERS / name / "attachments" / bdf
+        assert h.read(att / "state").strip() == "waiting"
+
+        def checks():
+            out = json.loads(run("--json", "check").stdout)
+            return [(c["level"], c["detail"]) for c in out["checks"]
+                    if c["check"] == "attachment" and c["detail"].startswith(f"{name}/")]
+
+        assert checks() == [("note", f"{name}/{bdf}: waiting for a driver to bind (mapped then)")]
+        assert h.write(seg, "2048") == 0
+        assert h.write(drv / "bind", bdf) == 0
+        assert h.read(att / "state").strip() == "waiting"
+        (level, detail), = checks()
+        assert level == "problem" and "driver hugedma_edu is bound" in detail, detail
+        assert run("check").returncode == 1
+        assert h.write(drv / "unbind", bdf) == 0
+        assert h.write(seg, str(1 << 30)) == 0
+        assert h.write(drv / "bind", bdf) == 0
+        assert h.read(att / "state").strip() == "mapped"
+        assert checks() == []
+        ok("detach", name, bdf)
+    finally:
+        h.write(seg, str(1 << 30))
+        if not (pathlib.Path(f"/sys/bus/pci/devices/{bdf}/driver")).exists():
+            h.write(drv / "bind", bdf)
+
+
+@pytest.mark.edu
 def test_attach_bad_direction_keeps_nothing(names, bdf):
     name = names()
     ok("create", name, "--size", "2M", "--page-size", "2M")

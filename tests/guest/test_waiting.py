@@ -227,7 +227,8 @@ def test_a_refused_map_at_bind_keeps_waiting(unbound, mkbuf, attach):
     assert h.write(PARAMS / "max_seg_size", "2048") == 0
     with h.KernelLog() as log:
         assert h.write(DRV / "bind", bdf) == 0
-        said = [ln for ln in log.lines() if f"{b.name}: {bdf}: " in ln]
+        said = [ln for ln in log.lines() if f"{b.name}: {bdf}: " in ln and
+                "IOTLB lazily" not in ln]  # before 5.15, said at every map (README)
     assert len(said) == 1, said
     assert "cannot map: the device's max segment size 2048 is below the page size" in said[0]
     assert said[0].endswith("-EINVAL")
