@@ -39,15 +39,18 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bsearch.h>
 #include <linux/cgroup.h>
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/hugetlb.h>
 #include <linux/kthread.h>
+#include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
@@ -57,6 +60,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/topology.h>
 #include <linux/vmalloc.h>
 #include <linux/xarray.h>
@@ -269,16 +273,53 @@ static void hugedma_pages_release(struct hugedma_pages *pages)
 	kvfree(pages);
 }
 
+/*
+ * The order in which the pool hands out a node's pages.  hugetlb keeps each
+ * node's free pages on a list, takes a fault's page from its head and puts a
+ * freed page back at its head: last in, first out.  A fresh pool's order is
+ * the kernel's (6.1 hands out the highest address first, 6.12 the lowest);
+ * afterwards, it is whatever the last frees made it: freeing a buffer puts
+ * its highest page on top (pages are punched out in file order), and a user
+ * that faults pages in address order and unmaps them reverses the order.
+ * hugedma cannot read the free lists, so it remembers, per page size and
+ * node, the order the last fill found, and guesses the same next time.
+ */
+enum hugedma_pool_order {
+	HUGEDMA_ORDER_UNKNOWN,
+	HUGEDMA_ORDER_ASCENDING,	/* the lowest address first */
+	HUGEDMA_ORDER_DESCENDING,	/* the highest address first */
+};
+
+/* [2 MB, 1 GB][node + 1] (NUMA_NO_NODE is 0): a hint, read and written without a lock */
+static u8 hugedma_pool_order[2][MAX_NUMNODES + 1];
+
+static u8 *hugedma_pool_order_hint(unsigned int shift, int nid)
+{
+	return &hugedma_pool_order[shift == HUGEDMA_SHIFT_1G][nid + 1];
+}
+
+/* A contiguous buffer whose placement went wrong this many times is refused. */
+#define HUGEDMA_REPAIR_ROUNDS	4
+
 struct hugedma_fill {
 	const char *name;		/* the buffer's, for the log */
 	struct hugedma_pages *pages;
-	unsigned long want;
+	unsigned long want;		/* the buffer: file indices [0, want) */
+	unsigned long cap;		/* indices mapped: [0, cap); more while searching */
+	struct folio **slots;		/* the page at each index of [0, cap), or NULL */
 	int nid;
+	const struct cpumask *mask;	/* the workers' CPUs, or NULL: the writer faults */
+	u64 stagger;			/* ns between the starts of two faults */
 	bool abort;			/* a failed page, or a fatal signal to the writer */
 	/* the file mapped (read-only, not inherited) into the writer's mm at @addr */
 	struct mm_struct *mm;
 	unsigned long addr;
-	atomic_long_t next;		/* next page index to fault */
+	size_t len;
+	/* this pass: fault the indices plan[0..nr_plan), handed out in that order */
+	const unsigned long *plan;
+	unsigned long nr_plan;
+	atomic_long_t next;		/* next plan entry */
+	atomic64_t last_start;		/* when the last fault started (ktime, ns) */
 	atomic_t ret;			/* first error of a worker */
 };
 
@@ -296,12 +337,15 @@ struct hugedma_fill_worker {
  * and CMA (or migrate one there), so that memory offline and CMA never wait
  * on a page a device may be writing, and folio_maybe_dma_pinned() says so.
  * A read fault of a shared hugetlb mapping allocates as a write fault does.
+ * A page taken but refused (another node's, ZONE_MOVABLE's) stays in its
+ * slot, to be given back with the others.
  */
 static int hugedma_fault_page(struct hugedma_fill *fill, unsigned long i)
 {
 	struct hugedma_pages *pages = fill->pages;
 	unsigned long addr = fill->addr + (i << pages->shift);
 	struct vm_area_struct *vma;
+	struct folio *folio;
 	struct page *page;
 	long got = -EFAULT;
 	bool ours;
@@ -314,19 +358,19 @@ static int hugedma_fault_page(struct hugedma_fill *fill, unsigned long i)
 		got = hugedma_pin_remote(fill->mm, addr, &page);
 	mmap_read_unlock(fill->mm);
 	if (got != 1) {
-		/* SIGBUS in our own mapping: the hugetlb cgroup's limit (the pool is reserved) */
+		/* SIGBUS in our own mapping: the hugetlb cgroup's limit, or the pool ran out */
 		if (ours && (got == -EFAULT || got == -ENOMEM))
 			return -ENOSPC;
 		return got < 0 ? (int)got : -EFAULT;
 	}
 
-	pages->folios[i] = page_folio(page);
-	if (WARN_ON_ONCE(folio_page(pages->folios[i], 0) != page ||
-			 folio_shift(pages->folios[i]) != pages->shift))
+	folio = page_folio(page);
+	fill->slots[i] = folio;
+	if (WARN_ON_ONCE(folio_page(folio, 0) != page || folio_shift(folio) != pages->shift))
 		return -EIO;
-	if (fill->nid != NUMA_NO_NODE && folio_nid(pages->folios[i]) != fill->nid)
+	if (fill->nid != NUMA_NO_NODE && folio_nid(folio) != fill->nid)
 		return -ENOSPC;	/* the node's pool is short: no fallback */
-	if (folio_zonenum(pages->folios[i]) == ZONE_MOVABLE) {
+	if (folio_zonenum(folio) == ZONE_MOVABLE) {
 		/* before 5.13 a long-term pin does not migrate a page out of it */
 		pr_warn_ratelimited("%s: the pool handed out a page of ZONE_MOVABLE, which this kernel pins where it is: not taken (kernels from 5.13 take another)\n",
 				    fill->name);
@@ -335,23 +379,44 @@ static int hugedma_fault_page(struct hugedma_fill *fill, unsigned long i)
 	return 0;
 }
 
-/* Fault the next page not yet handed out; false when there is none left. */
+/*
+ * Start faults at least fill->stagger apart.  A fault takes its page off the
+ * free list when it starts and zeroes it afterwards, so faults started apart
+ * take the pool's pages in the order of the plan, and still zero in
+ * parallel.  (Should two start closer than that anyway, the check after the
+ * fill finds the pages out of order and puts them right.)
+ */
+static void hugedma_fill_stagger(struct hugedma_fill *fill)
+{
+	s64 prev, now;
+
+	if (!fill->stagger)
+		return;
+	for (;;) {
+		prev = atomic64_read(&fill->last_start);
+		now = ktime_get_ns();
+		if (now - prev >= (s64)fill->stagger) {
+			if (atomic64_cmpxchg(&fill->last_start, prev, now) == prev)
+				return;
+			continue;
+		}
+		usleep_range((fill->stagger - (now - prev)) / NSEC_PER_USEC + 1,
+			     (fill->stagger - (now - prev)) / NSEC_PER_USEC + 20);
+	}
+}
+
+/* Fault the plan's next index; false when none is left. */
 static bool hugedma_fill_one(struct hugedma_fill *fill)
 {
-	unsigned long i;
+	unsigned long k;
 	int ret;
 
+	hugedma_fill_stagger(fill);
 	/* handed out one by one: two indices can share a fault mutex */
-	i = atomic_long_fetch_inc(&fill->next);
-	if (i >= fill->want)
+	k = atomic_long_fetch_inc(&fill->next);
+	if (k >= fill->nr_plan)
 		return false;
-	/*
-	 * Last page first: the pool's free lists hand out the highest address
-	 * first (boot-time pages, and the pages of a buffer freed in order), so
-	 * that the buffer comes out in ascending physical order and adjacent
-	 * pages merge into one extent.
-	 */
-	ret = hugedma_fault_page(fill, fill->want - 1 - i);
+	ret = hugedma_fault_page(fill, fill->plan[k]);
 	if (ret) {
 		atomic_cmpxchg(&fill->ret, 0, ret);
 		WRITE_ONCE(fill->abort, true);
@@ -377,15 +442,36 @@ static void hugedma_fill_unwind(struct hugedma_fill *fill)
 	unsigned long i;
 	int ret;
 
-	for (i = 0; i < fill->want; i++) {
-		if (pages->folios[i])
-			unpin_user_page(folio_page(pages->folios[i], 0));
-		pages->folios[i] = NULL;
+	for (i = 0; i < fill->cap; i++) {
+		if (fill->slots[i])
+			unpin_user_page(folio_page(fill->slots[i], 0));
+		fill->slots[i] = NULL;
 	}
 	/* punching a hole would leave the unfaulted pages' reservations behind */
 	ret = vfs_truncate(&pages->file->f_path, 0);
 	if (ret)	/* the final fput() drops them then */
 		pr_debug("truncating after a failed fill: %d\n", ret);
+}
+
+/*
+ * Give the page at index @i back to the pool now: it goes on top of its
+ * node's free list, so the next fault on that node takes it again (zeroing
+ * it a second time).  Its index is left without a reservation: a fault there
+ * takes a free page that nobody reserved, as the one given back is.
+ */
+static int hugedma_fill_give_back(struct hugedma_fill *fill, unsigned long i)
+{
+	struct hugedma_pages *pages = fill->pages;
+	int ret;
+
+	if (!fill->slots[i])
+		return 0;
+	unpin_user_page(folio_page(fill->slots[i], 0));
+	fill->slots[i] = NULL;
+	ret = vfs_fallocate(pages->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			    (loff_t)i << pages->shift, 1LL << pages->shift);
+	WARN_ONCE(ret, "%s: giving page %lu back failed: %d\n", fill->name, i, ret);
+	return ret;
 }
 
 /*
@@ -407,18 +493,20 @@ static int hugedma_fill_map_error(size_t len, unsigned int shift)
 }
 
 /*
- * The temporary mapping the pages are faulted through: the read-only file
- * (as user mappings have it), so that no other thread of the writer can
- * punch a page out of it (MADV_REMOVE), write through it or import it, and
- * not inherited by a child the writer forks.  It reserves every page up
- * front, so a short pool fails here with nothing taken.  (A fork in the
- * instant between vm_mmap() and the flag taking effect would still inherit
- * it: the child's copy keeps the buffer busy until it unmaps or exits.)
+ * The temporary mapping the pages are faulted through, of indices [0, cap):
+ * the read-only file (as user mappings have it), so that no other thread of
+ * the writer can punch a page out of it (MADV_REMOVE), write through it or
+ * import it, and not inherited by a child the writer forks.  It reserves
+ * every page up front, so a short pool fails here with nothing taken; a
+ * search maps without reserving (@noreserve) and takes what there is.  (A
+ * fork in the instant between vm_mmap() and the flag taking effect would
+ * still inherit it: the child's copy keeps the buffer busy until it unmaps
+ * or exits.)
  */
-static int hugedma_fill_map(struct hugedma_fill *fill)
+static int hugedma_fill_map(struct hugedma_fill *fill, bool noreserve)
 {
 	struct hugedma_pages *pages = fill->pages;
-	size_t len = (size_t)fill->want << pages->shift;
+	size_t len = (size_t)fill->cap << pages->shift;
 	struct vm_area_struct *vma;
 	long ret;
 
@@ -426,11 +514,14 @@ static int hugedma_fill_map(struct hugedma_fill *fill)
 	ret = vfs_truncate(&pages->file->f_path, len);
 	if (ret)
 		return ret;
-	fill->addr = vm_mmap(pages->mapfile, 0, len, PROT_READ, MAP_SHARED, 0);
+	fill->addr = vm_mmap(pages->mapfile, 0, len, PROT_READ,
+			     MAP_SHARED | (noreserve ? MAP_NORESERVE : 0), 0);
 	if (IS_ERR_VALUE(fill->addr)) {
 		ret = (long)fill->addr;
-		return ret == -ENOMEM ? hugedma_fill_map_error(len, pages->shift) : ret;
+		return ret == -ENOMEM && !noreserve ? hugedma_fill_map_error(len, pages->shift) :
+						      ret;
 	}
+	fill->len = len;
 	fill->mm = current->mm;
 	mmget(fill->mm);
 	mmap_write_lock(fill->mm);
@@ -451,18 +542,21 @@ static int hugedma_fill_map(struct hugedma_fill *fill)
  */
 static void hugedma_fill_unmap(struct hugedma_fill *fill)
 {
-	size_t len = (size_t)fill->want << fill->pages->shift;
 	struct vm_area_struct *vma;
 	bool ours;
 
+	if (!fill->mm)	/* not mapped (a search's new mapping failed) */
+		return;
 	mmap_read_lock(fill->mm);
 	vma = vma_lookup(fill->mm, fill->addr);
 	ours = vma && vma->vm_file == fill->pages->mapfile && vma->vm_start == fill->addr &&
-	       vma->vm_end == fill->addr + len;
+	       vma->vm_end == fill->addr + fill->len;
 	mmap_read_unlock(fill->mm);
-	while (ours && vm_munmap(fill->addr, len) == -ENOMEM && !fatal_signal_pending(current))
+	while (ours && vm_munmap(fill->addr, fill->len) == -ENOMEM &&
+	       !fatal_signal_pending(current))
 		hugedma_retry_wait();
 	mmput(fill->mm);
+	fill->mm = NULL;
 }
 
 /* In the writer's context, under its own memory policy: one page at a time. */
@@ -479,21 +573,21 @@ static int hugedma_fill_serial(struct hugedma_fill *fill)
 }
 
 /*
- * Fault the pages in parallel, from kthreads bound to @mask: hugetlbfs'
- * fallocate holds the inode lock while it zeroes, its fault path does not.
- * The workers join the writer's cgroups: the hugetlb cgroup limits that apply
- * to the writer apply to their faults, and they run on CPUs of its cpuset
- * (@mask is within the writer's CPUs).
+ * Fault the pass's pages in parallel, from at most @max_workers kthreads
+ * bound to fill->mask: hugetlbfs' fallocate holds the inode lock while it
+ * zeroes, its fault path does not.  The workers join the writer's cgroups:
+ * the hugetlb cgroup limits that apply to the writer apply to their faults,
+ * and they run on CPUs of its cpuset (the mask is within the writer's CPUs).
  */
-static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
-				 const struct cpumask *mask)
+static int hugedma_fill_parallel(struct hugedma_fill *fill, unsigned int max_workers)
 {
 	struct hugedma_fill_worker *workers;
 	unsigned int nr_workers, n, k;
 	bool killed = false;
 	int ret = 0;
 
-	nr_workers = min_t(unsigned long, cpumask_weight(mask), fill->want);
+	nr_workers = min3((unsigned long)cpumask_weight(fill->mask), fill->nr_plan,
+			  (unsigned long)max_workers);
 	if (!nr_workers)
 		return -ENODEV;
 	workers = kcalloc(nr_workers, sizeof(*workers), GFP_KERNEL);
@@ -507,7 +601,7 @@ static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
 		w->fill = fill;
 		init_completion(&w->done);
 		w->task = kthread_create_on_node(hugedma_fill_worker_fn, w, fill->nid,
-						 "hugedma/%s:%u", name, n);
+						 "hugedma/%s:%u", fill->name, n);
 		if (IS_ERR(w->task)) {
 			/*
 			 * Fewer workers only fill more slowly.  None at all is
@@ -526,7 +620,7 @@ static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
 		 */
 		ret = cgroup_attach_task_all(current, w->task);
 		if (!ret)
-			ret = set_cpus_allowed_ptr(w->task, mask);
+			ret = set_cpus_allowed_ptr(w->task, fill->mask);
 		if (ret) {
 			n++;	/* created: it must run to exit */
 			break;
@@ -552,6 +646,374 @@ static int hugedma_fill_parallel(struct hugedma_fill *fill, const char *name,
 	kfree(workers);
 	if (!ret)
 		ret = killed ? -EINTR : atomic_read(&fill->ret);
+	return ret;
+}
+
+/*
+ * One pass: fault @plan[0..@nr) in that order, with at most @max_workers
+ * workers (or the writer itself).  Stops at the first failure.
+ */
+static int hugedma_fill_pass(struct hugedma_fill *fill, const unsigned long *plan,
+			     unsigned long nr, unsigned int max_workers)
+{
+	fill->plan = plan;
+	fill->nr_plan = nr;
+	atomic_long_set(&fill->next, 0);
+	atomic64_set(&fill->last_start, 0);
+	atomic_set(&fill->ret, 0);
+	WRITE_ONCE(fill->abort, false);
+	if (!nr)
+		return 0;
+	return fill->mask ? hugedma_fill_parallel(fill, max_workers) : hugedma_fill_serial(fill);
+}
+
+static unsigned long hugedma_fill_pfn(const struct hugedma_fill *fill, unsigned long i)
+{
+	return folio_pfn(fill->slots[i]);
+}
+
+static unsigned long hugedma_fill_npp(const struct hugedma_fill *fill)
+{
+	return 1UL << (fill->pages->shift - PAGE_SHIFT);
+}
+
+/* The buffer's pages lie in ascending physical order, one run. */
+static bool hugedma_fill_in_order(const struct hugedma_fill *fill)
+{
+	unsigned long npp = hugedma_fill_npp(fill), i;
+
+	for (i = 1; i < fill->want; i++)
+		if (hugedma_fill_pfn(fill, i) != hugedma_fill_pfn(fill, i - 1) + npp)
+			return false;
+	return true;
+}
+
+static int hugedma_cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The lowest pfn of the buffer's pages if, taken together, they are one
+ * physically contiguous run (in whatever order), else ULONG_MAX.  @tmp has
+ * room for fill->want entries.
+ */
+static unsigned long hugedma_fill_run_base(const struct hugedma_fill *fill, unsigned long *tmp)
+{
+	unsigned long i;
+
+	for (i = 0; i < fill->want; i++)
+		tmp[i] = hugedma_fill_pfn(fill, i);
+	sort(tmp, fill->want, sizeof(*tmp), hugedma_cmp_ulong, NULL);
+	for (i = 1; i < fill->want; i++)
+		if (tmp[i] != tmp[i - 1] + hugedma_fill_npp(fill))
+			return ULONG_MAX;
+	return tmp[0];
+}
+
+/* The plan for a pool that hands out pages in @order: the first page taken goes first. */
+static void hugedma_fill_plan(unsigned long *plan, unsigned long n, enum hugedma_pool_order order)
+{
+	unsigned long k;
+
+	for (k = 0; k < n; k++)
+		plan[k] = order == HUGEDMA_ORDER_ASCENDING ? k : n - 1 - k;
+}
+
+/*
+ * Fill the buffer in the order the pool is expected to hand out its pages,
+ * so that they land in ascending physical order.  The first pass (one page
+ * per worker) checks the guess: if the pool hands them out the other way,
+ * those pages go back (last taken first, so that the pool's order is as
+ * before) and the fill starts again the other way round.  A wrong guess
+ * costs one page per worker zeroed twice.
+ */
+static int hugedma_fill_ordered(struct hugedma_fill *fill, unsigned long *plan,
+				unsigned int nr_workers)
+{
+	u8 *hint = hugedma_pool_order_hint(fill->pages->shift, fill->nid);
+	enum hugedma_pool_order guess = READ_ONCE(*hint), seen = HUGEDMA_ORDER_UNKNOWN;
+	unsigned long n = fill->want, probe, k, first, last;
+	int ret;
+
+	if (guess == HUGEDMA_ORDER_UNKNOWN)
+		guess = HUGEDMA_ORDER_DESCENDING;	/* as a freed buffer leaves the pool */
+	hugedma_fill_plan(plan, n, guess);
+	probe = min_t(unsigned long, max(nr_workers, 2U), n);
+	ret = hugedma_fill_pass(fill, plan, probe, nr_workers);
+	if (ret || probe < 2)
+		return ret;
+
+	/* the probe's pages in the order they were taken: one run, going up or down? */
+	first = hugedma_fill_pfn(fill, plan[0]);
+	last = hugedma_fill_pfn(fill, plan[probe - 1]);
+	if (last == first + (probe - 1) * hugedma_fill_npp(fill))
+		seen = HUGEDMA_ORDER_ASCENDING;
+	else if (first == last + (probe - 1) * hugedma_fill_npp(fill))
+		seen = HUGEDMA_ORDER_DESCENDING;
+	if (seen != HUGEDMA_ORDER_UNKNOWN)
+		WRITE_ONCE(*hint, seen);
+	if (seen == HUGEDMA_ORDER_UNKNOWN || seen == guess)
+		return hugedma_fill_pass(fill, plan + probe, n - probe, nr_workers);
+
+	for (k = probe; k--; ) {
+		ret = hugedma_fill_give_back(fill, plan[k]);
+		if (ret)
+			return ret;
+	}
+	hugedma_fill_plan(plan, n, seen);
+	return hugedma_fill_pass(fill, plan, n, nr_workers);
+}
+
+/*
+ * The buffer's pages are one physically contiguous run from @base, out of
+ * order: put each where it belongs.  The misplaced ones go back to the pool
+ * in the reverse of the order they are faulted again, so that each fault
+ * takes the page meant for its index off the top of the free list; each
+ * costs a second zeroing.  The first round runs in parallel; should its
+ * workers have taken pages out of order again, the next rounds fault one at
+ * a time.  Returns 0 when the pages are in order, 1 when they are not (a
+ * page taken by someone else in between, or a pool that does not hand freed
+ * pages back first), or an error.  @plan and @where have room for want
+ * entries.
+ */
+static int hugedma_fill_repair(struct hugedma_fill *fill, unsigned long base,
+			       unsigned long *plan, unsigned long *where)
+{
+	unsigned long npp = hugedma_fill_npp(fill), n = fill->want, nr, i, t;
+	unsigned int round;
+	int ret;
+
+	for (round = 0; round < HUGEDMA_REPAIR_ROUNDS; round++) {
+		/* where[t]: the index of the page that belongs at index t */
+		for (i = 0; i < n; i++)
+			where[(hugedma_fill_pfn(fill, i) - base) / npp] = i;
+		for (t = n, nr = 0; t--; ) {
+			if (where[t] == t)
+				continue;
+			ret = hugedma_fill_give_back(fill, where[t]);
+			if (ret)
+				return ret;
+			nr++;
+		}
+		for (t = 0, i = 0; t < n; t++)
+			if (!fill->slots[t])
+				plan[i++] = t;
+		pr_debug("%s: %lu pages out of order: faulting them again\n", fill->name, nr);
+		ret = hugedma_fill_pass(fill, plan, i, round ? 1 : UINT_MAX);
+		if (ret)
+			return ret;
+		if (hugedma_fill_in_order(fill))
+			return 0;
+		if (hugedma_fill_run_base(fill, where) != base)
+			return 1;
+	}
+	return 1;
+}
+
+/*
+ * The start of the @n-page window of physically contiguous pages among the
+ * @nr sorted pfns @pfns that keeps the most buffer pages where they are, or
+ * ULONG_MAX if there is none; *@longest is the longest run.  @votes has room
+ * for fill->want entries.
+ */
+static unsigned long hugedma_fill_window(const struct hugedma_fill *fill, const unsigned long *pfns,
+					 unsigned long nr, unsigned long *votes,
+					 unsigned long *longest)
+{
+	unsigned long npp = hugedma_fill_npp(fill), n = fill->want, run = 0, best = ULONG_MAX;
+	unsigned long i, j, best_votes = 0, nv = 0;
+
+	*longest = 0;
+	for (i = 0; i < nr; i++) {
+		run = i && pfns[i] == pfns[i - 1] + npp ? run + 1 : 1;
+		*longest = max(*longest, run);
+		if (run >= n && best == ULONG_MAX)
+			best = pfns[i] - (n - 1) * npp;	/* the first window, if none is better */
+	}
+	if (best == ULONG_MAX)
+		return best;
+	/* each page of the buffer votes for the window that keeps it in place */
+	for (i = 0; i < n; i++) {
+		unsigned long pfn = hugedma_fill_pfn(fill, i);
+
+		if (pfn >= i * npp)
+			votes[nv++] = pfn - i * npp;
+	}
+	sort(votes, nv, sizeof(*votes), hugedma_cmp_ulong, NULL);
+	for (i = 0; i < nv; i = j) {
+		unsigned long *at;
+
+		for (j = i + 1; j < nv && votes[j] == votes[i]; j++)
+			;
+		if (j - i <= best_votes)
+			continue;
+		at = bsearch(&votes[i], pfns, nr, sizeof(*pfns), hugedma_cmp_ulong);
+		if (at && at + n - 1 < pfns + nr && at[n - 1] == votes[i] + (n - 1) * npp) {
+			best = votes[i];
+			best_votes = j - i;
+		}
+	}
+	return best;
+}
+
+/*
+ * contiguous 1, and the pages the pool handed out are not one run: look for
+ * one among all of the node's free pages.  hugedma cannot read the pool's
+ * free lists, so it takes every free page (zeroing them all, in parallel),
+ * finds the longest run, keeps a window of it where the buffer's pages lie,
+ * gives every other page back, and faults the window's pages into place
+ * (given back in the reverse order, so that each fault takes its own).  While
+ * it searches, it holds the node's whole free pool.  -ENOSPC, with nothing
+ * kept and the longest run in the log, when there is no run long enough.
+ */
+static int hugedma_fill_search(struct hugedma_fill *fill, unsigned int nr_workers)
+{
+	unsigned long npp = hugedma_fill_npp(fill), n = fill->want, cap, nr, base, longest, i, t;
+	unsigned long *plan, *pfns;
+	struct folio **slots;
+	int ret;
+
+	cap = max(n + 1, totalram_pages() / npp);
+	slots = kvcalloc(cap, sizeof(*slots), GFP_KERNEL);
+	plan = kvmalloc_array(cap, sizeof(*plan), GFP_KERNEL);
+	pfns = kvmalloc_array(cap, sizeof(*pfns), GFP_KERNEL);
+	if (!slots || !plan || !pfns) {
+		kvfree(slots);
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	memcpy(slots, fill->slots, n * sizeof(*slots));
+	fill->slots = slots;
+	fill->cap = cap;
+
+	/* map it all again, without reserving: the faults take what is free */
+	hugedma_fill_unmap(fill);
+	ret = hugedma_fill_map(fill, true);
+	if (ret)
+		goto out_free;
+	for (i = n; i < cap; i++)
+		plan[i - n] = i;
+	ret = hugedma_fill_pass(fill, plan, cap - n, nr_workers);
+	if (ret && ret != -ENOSPC)	/* -ENOSPC: the pool (the node's) ran out, as it should */
+		goto out_free;
+
+	for (i = 0, nr = 0; i < cap; i++)
+		if (fill->slots[i] && (fill->nid == NUMA_NO_NODE ||
+				       folio_nid(fill->slots[i]) == fill->nid))
+			pfns[nr++] = hugedma_fill_pfn(fill, i);
+	sort(pfns, nr, sizeof(*pfns), hugedma_cmp_ulong, NULL);
+	base = hugedma_fill_window(fill, pfns, nr, plan, &longest);
+	if (base == ULONG_MAX) {
+		if (fill->nid == NUMA_NO_NODE)
+			pr_warn_ratelimited("%s: contiguous: no run of %lu physically contiguous pages in the pool: the longest run of its %lu free pages is %lu\n",
+					    fill->name, n, nr, longest);
+		else
+			pr_warn_ratelimited("%s: contiguous: no run of %lu physically contiguous pages on node %d: the longest run of its %lu free pages is %lu\n",
+					    fill->name, n, fill->nid, nr, longest);
+		ret = -ENOSPC;
+		goto out_free;
+	}
+
+	/*
+	 * Everything outside the window goes back first, then the window's
+	 * pages that are not where they belong, the one for the highest index
+	 * first: the pool's free list then holds them on top, lowest index
+	 * first, and faulting the empty indices in ascending order takes each.
+	 */
+	for (i = 0; i < cap; i++) {
+		if (!fill->slots[i])
+			continue;
+		t = (hugedma_fill_pfn(fill, i) - base) / npp;
+		if (hugedma_fill_pfn(fill, i) < base || t >= n ||
+		    (fill->nid != NUMA_NO_NODE && folio_nid(fill->slots[i]) != fill->nid)) {
+			ret = hugedma_fill_give_back(fill, i);
+			if (ret)
+				goto out_free;
+		}
+	}
+	for (i = 0; i < cap; i++)
+		if (fill->slots[i])
+			pfns[(hugedma_fill_pfn(fill, i) - base) / npp] = i;
+	for (t = n; t--; ) {
+		if (pfns[t] == t)
+			continue;
+		ret = hugedma_fill_give_back(fill, pfns[t]);
+		if (ret)
+			goto out_free;
+	}
+	for (t = 0, nr = 0; t < n; t++)
+		if (!fill->slots[t])
+			plan[nr++] = t;
+	ret = hugedma_fill_pass(fill, plan, nr, nr_workers);
+	if (ret)
+		goto out_free;
+	ret = 0;
+	if (!hugedma_fill_in_order(fill)) {
+		base = hugedma_fill_run_base(fill, pfns);
+		ret = base == ULONG_MAX ? 1 : hugedma_fill_repair(fill, base, plan, pfns);
+	}
+	if (ret == 1) {
+		pr_warn_ratelimited("%s: contiguous: a run of %lu pages was found but could not be put in order (the pool changed meanwhile)\n",
+				    fill->name, n);
+		ret = -ENOSPC;
+	}
+out_free:
+	kvfree(pfns);
+	kvfree(plan);
+	return ret;
+}
+
+/*
+ * Map the file, fault every page through the mapping (kthreads bound to
+ * fill->mask, or the writer itself), in ascending physical order whenever
+ * the pages the pool hands out are one run (and, for @contiguous, finding
+ * one), unmap it.  On failure nothing is kept.
+ */
+static int hugedma_fill(struct hugedma_fill *fill, bool contiguous)
+{
+	unsigned int nr_workers = fill->mask ? cpumask_weight(fill->mask) : 1;
+	struct hugedma_pages *pages = fill->pages;
+	unsigned long *plan, *tmp, base;
+	int ret;
+
+	fill->cap = fill->want;
+	fill->slots = pages->folios;
+	fill->stagger = fill->mask ? (pages->shift == HUGEDMA_SHIFT_1G ? NSEC_PER_MSEC :
+						20 * NSEC_PER_USEC) : 0;
+	plan = kvmalloc_array(fill->want, sizeof(*plan), GFP_KERNEL);
+	tmp = kvmalloc_array(fill->want, sizeof(*tmp), GFP_KERNEL);
+	if (!plan || !tmp) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	ret = hugedma_fill_map(fill, false);
+	if (ret)
+		goto out_free;
+	ret = hugedma_fill_ordered(fill, plan, nr_workers);
+	if (!ret && !hugedma_fill_in_order(fill)) {
+		base = hugedma_fill_run_base(fill, tmp);
+		ret = base == ULONG_MAX ? 1 : hugedma_fill_repair(fill, base, plan, tmp);
+		if (ret == 1)
+			ret = contiguous ? hugedma_fill_search(fill, nr_workers) : 0;
+	}
+	hugedma_fill_unmap(fill);
+	if (!ret && fill->cap > fill->want)	/* after a search: back to the buffer's size */
+		ret = vfs_truncate(&pages->file->f_path, (loff_t)fill->want << pages->shift);
+	if (ret) {
+		hugedma_fill_unwind(fill);
+	} else {
+		if (fill->slots != pages->folios)
+			memcpy(pages->folios, fill->slots, fill->want * sizeof(*fill->slots));
+		pages->nr = fill->want;
+	}
+out_free:
+	if (fill->slots != pages->folios)
+		kvfree(fill->slots);
+	kvfree(tmp);
+	kvfree(plan);
 	return ret;
 }
 
@@ -583,34 +1045,16 @@ static bool hugedma_node_has_cpus(int nid)
 }
 
 /*
- * Map the file, fault every page through the mapping (kthreads bound to
- * @mask, or the writer itself when @mask is NULL), unmap it.  On failure
- * nothing is kept.
- */
-static int hugedma_fill(struct hugedma_fill *fill, const char *name, const struct cpumask *mask)
-{
-	int ret;
-
-	ret = hugedma_fill_map(fill);
-	if (ret)
-		return ret;
-	ret = mask ? hugedma_fill_parallel(fill, name, mask) : hugedma_fill_serial(fill);
-	hugedma_fill_unmap(fill);
-	if (ret)
-		hugedma_fill_unwind(fill);
-	else
-		fill->pages->nr = fill->want;
-	return ret;
-}
-
-/*
  * Take @nr zeroed pages of 1 << @shift bytes from the hugetlb pool, all on
- * @nid unless it is NUMA_NO_NODE, each pinned long-term.  Sleeps for as long
- * as zeroing takes; call with no lock held, from a task with an address
- * space (the pages are faulted through a temporary mapping in it).  On
- * failure nothing is kept: -ENOSPC when the pool (or the node's share of it)
- * is short, -ENOMEM when the writer has no room for the mapping, -EINTR on a
- * fatal signal.
+ * @nid unless it is NUMA_NO_NODE, each pinned long-term, in ascending
+ * physical order whenever the pages the pool hands out make one run.  With
+ * @contiguous they must be one run: when they are not, the node's whole free
+ * pool is searched for one.  Sleeps for as long as zeroing takes; call with
+ * no lock held, from a task with an address space (the pages are faulted
+ * through a temporary mapping in it).  On failure nothing is kept: -ENOSPC
+ * when the pool (or the node's share of it) is short or, for @contiguous,
+ * has no run long enough, -ENOMEM when the writer has no room for the
+ * mapping, -EINTR on a fatal signal.
  *
  * Who allocates: kthreads bound to the node's CPUs for a node that has CPUs,
  * or to every online CPU for any node, many pages at once, in either case
@@ -619,8 +1063,8 @@ static int hugedma_fill(struct hugedma_fill *fill, const char *name, const struc
  * use, for any node when the writer has a memory policy (numactl --membind),
  * and for a single page on any node (nothing to do in parallel).
  */
-struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
-					  unsigned long nr, int nid)
+struct hugedma_pages *hugedma_pages_alloc_contiguous(const char *name, unsigned int shift,
+						     unsigned long nr, int nid, bool contiguous)
 {
 	struct vfsmount *mnt = hugedma_mnt(shift);
 	struct path root;
@@ -674,12 +1118,11 @@ struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 		if (cpumask_empty(cpus))
 			pr_info_ratelimited("%s: the writer may use no CPU of node %d (cpuset or affinity): filling in its own context, under its memory policy\n",
 					    name, nid);
-		ret = hugedma_fill(&fill, name, cpumask_empty(cpus) ? NULL : cpus);
+		fill.mask = cpumask_empty(cpus) ? NULL : cpus;
 	} else if (nid == NUMA_NO_NODE && nr > 1 && !hugedma_writer_has_mempolicy()) {
-		ret = hugedma_fill(&fill, name, cpus);
-	} else {
-		ret = hugedma_fill(&fill, name, NULL);
+		fill.mask = cpus;
 	}
+	ret = hugedma_fill(&fill, contiguous);
 	free_cpumask_var(cpus);
 	if (ret)
 		goto out_release;
@@ -700,6 +1143,13 @@ out_release:
 out_free_pages:
 	kvfree(pages);
 	return ERR_PTR(ret);
+}
+
+/* hugedma_pages_alloc_contiguous() without requiring one run */
+struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
+					  unsigned long nr, int nid)
+{
+	return hugedma_pages_alloc_contiguous(name, shift, nr, nid, false);
 }
 
 void hugedma_pages_free(struct hugedma_pages *pages)

@@ -242,6 +242,30 @@ int hugedma_buffer_set_node(struct hugedma_buffer *buf, int nid)
 	return ret;
 }
 
+/* contiguous: 1 requires one physical extent at enable (ENOSPC when none is found) */
+int hugedma_buffer_set_contiguous(struct hugedma_buffer *buf, bool contiguous)
+{
+	int ret = 0;
+
+	mutex_lock(&buf->lock);
+	if (buf->state != HUGEDMA_DISABLED)
+		ret = -EBUSY;
+	else
+		buf->contiguous = contiguous;
+	mutex_unlock(&buf->lock);
+	return ret;
+}
+
+bool hugedma_buffer_contiguous(struct hugedma_buffer *buf)
+{
+	bool contiguous;
+
+	mutex_lock(&buf->lock);
+	contiguous = buf->contiguous;
+	mutex_unlock(&buf->lock);
+	return contiguous;
+}
+
 /*
  * Anything that keeps an enabled buffer enabled: an open char device file, a
  * user mapping of its pages, a mapped attachment, a kernel user, a dma-buf,

@@ -148,6 +148,25 @@ static ssize_t buffer_numa_node_store(struct config_item *item, const char *page
 	return hugedma_result(item, "numa_node", page, count, ret);
 }
 
+static ssize_t buffer_contiguous_show(struct config_item *item, char *page)
+{
+	return sysfs_emit(page, "%d\n", hugedma_buffer_contiguous(to_buffer(item)));
+}
+
+static ssize_t buffer_contiguous_store(struct config_item *item, const char *page,
+				       size_t count)
+{
+	bool contiguous;
+	int ret;
+
+	ret = hugedma_check_value(page, count);
+	if (!ret)
+		ret = hugedma_parse_bool(page, &contiguous);
+	if (!ret)
+		ret = hugedma_buffer_set_contiguous(to_buffer(item), contiguous);
+	return hugedma_result(item, "contiguous", page, count, ret);
+}
+
 static ssize_t buffer_enable_show(struct config_item *item, char *page)
 {
 	return sysfs_emit(page, "%d\n",
@@ -201,6 +220,7 @@ static ssize_t buffer_state_show(struct config_item *item, char *page)
 CONFIGFS_ATTR(buffer_, size);
 CONFIGFS_ATTR(buffer_, page_size);
 CONFIGFS_ATTR(buffer_, numa_node);
+CONFIGFS_ATTR(buffer_, contiguous);
 CONFIGFS_ATTR(buffer_, enable);
 CONFIGFS_ATTR_RO(buffer_, state);
 
@@ -208,6 +228,7 @@ static struct configfs_attribute *hugedma_buffer_attrs[] = {
 	&buffer_attr_size,
 	&buffer_attr_page_size,
 	&buffer_attr_numa_node,
+	&buffer_attr_contiguous,
 	&buffer_attr_enable,
 	&buffer_attr_state,
 	NULL,

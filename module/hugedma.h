@@ -91,6 +91,7 @@ struct hugedma_buffer {
 	u64 size;			/* bytes, 0 = not set */
 	unsigned int page_shift;
 	int numa_node;			/* NUMA_NO_NODE = any node */
+	bool contiguous;		/* one physical extent required */
 	enum hugedma_state state;
 	struct hugedma_pages *pages;	/* set from enabling to disabling */
 	struct device *dev;		/* /sys/class/hugedma/NAME while enabled */
@@ -191,6 +192,8 @@ void hugedma_backing_exit(void);
 bool hugedma_page_shift_supported(unsigned int shift);
 struct hugedma_pages *hugedma_pages_alloc(const char *name, unsigned int shift,
 					  unsigned long nr, int nid);
+struct hugedma_pages *hugedma_pages_alloc_contiguous(const char *name, unsigned int shift,
+						     unsigned long nr, int nid, bool contiguous);
 void hugedma_pages_free(struct hugedma_pages *pages);
 struct hugedma_pages *hugedma_pages_pin(unsigned long start, unsigned long len);
 phys_addr_t hugedma_pages_phys(const struct hugedma_pages *pages, unsigned long i);
@@ -218,6 +221,8 @@ void hugedma_buffer_put(struct hugedma_buffer *buf);
 int hugedma_buffer_set_size(struct hugedma_buffer *buf, u64 size);
 int hugedma_buffer_set_page_shift(struct hugedma_buffer *buf, unsigned int shift);
 int hugedma_buffer_set_node(struct hugedma_buffer *buf, int nid);
+int hugedma_buffer_set_contiguous(struct hugedma_buffer *buf, bool contiguous);
+bool hugedma_buffer_contiguous(struct hugedma_buffer *buf);
 int hugedma_buffer_begin(struct hugedma_buffer *buf, enum hugedma_event event);
 void hugedma_buffer_finish(struct hugedma_buffer *buf, enum hugedma_event event);
 void hugedma_buffer_set_pages(struct hugedma_buffer *buf, struct hugedma_pages *pages);

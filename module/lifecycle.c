@@ -46,7 +46,8 @@ static void hugedma_unpublish(struct hugedma_buffer *buf)
  * Take the pages and publish them.  Returns 0 when this call enabled the
  * buffer, 1 when it was enabled already, or a negative errno with nothing
  * taken: -EINVAL without a size, -EBUSY during another transition, -ENOSPC
- * when the pool is short, -EINTR on a fatal signal.
+ * when the pool is short (or, for a contiguous buffer, holds no run of
+ * physically contiguous pages long enough), -EINTR on a fatal signal.
  */
 int hugedma_enable(struct hugedma_buffer *buf)
 {
@@ -63,7 +64,8 @@ int hugedma_enable(struct hugedma_buffer *buf)
 	nr = hugedma_buffer_size(buf) >> shift;
 
 	/* no lock held: this zeroes nr huge pages */
-	pages = hugedma_pages_alloc(buf->name, shift, nr, hugedma_buffer_node(buf));
+	pages = hugedma_pages_alloc_contiguous(buf->name, shift, nr, hugedma_buffer_node(buf),
+					       hugedma_buffer_contiguous(buf));
 	if (IS_ERR(pages)) {
 		ret = PTR_ERR(pages);
 		goto out_failed;
