@@ -192,6 +192,8 @@ static void print_show(const struct hugedma_buffer_desc *b, struct json_object *
 		printf("%-12s any\n", "numa_node");
 	else
 		printf("%-12s %d\n", "numa_node", b->numa_node);
+	if (buffer_contiguous(b) >= 0)
+		printf("%-12s %s\n", "contiguous", buffer_contiguous(b) ? "yes" : "no");
 	if (b->published) {
 		printf("%-12s %" PRIu64 "\n", "nr_pages", b->nr_pages);
 		printf("%-12s %d\n", "pages_node", b->pages_node);
@@ -284,6 +286,19 @@ int cmd_show(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * A configfs buffer's contiguous attribute: 1 or 0; -1 for an imported buffer, or a
+ * module without the attribute (it is a configfs file, read apart from the description).
+ */
+int buffer_contiguous(const struct hugedma_buffer_desc *b)
+{
+	char val[8];
+
+	if (!b->configfs || hugedma_config_read(b->name, NULL, "contiguous", val, sizeof(val)))
+		return -1;
+	return !strcmp(val, "1");
+}
+
 /* ------------------------------------------------------------ create ... disable */
 
 /* Make a buffer that does not exist, set it up and (if asked) enable it. */
@@ -301,6 +316,8 @@ int make_buffer(struct journal *j, const struct bufspec *s)
 	if (s->size && (ret = do_write(j, s->name, NULL, "size", s->size, NULL)))
 		return ret;
 	if (s->node && (ret = do_write(j, s->name, NULL, "numa_node", s->node, NULL)))
+		return ret;
+	if (s->contiguous && (ret = do_write(j, s->name, NULL, "contiguous", "1", NULL)))
 		return ret;
 	if (s->enable) {
 		ret = do_write(j, s->name, NULL, "enable", "1", "0");
@@ -373,6 +390,7 @@ int cmd_create(int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },
 		{ "near", required_argument, NULL, 'N' },
 		{ "page-size", required_argument, NULL, 'p' },
+		{ "contiguous", no_argument, NULL, 'c' },
 		{ 0 }
 	};
 	struct bufspec s = { .enable = true };
@@ -383,6 +401,7 @@ int cmd_create(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "s:n:p:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c': s.contiguous = true; break;
 		case 's': s.size = optarg; break;
 		case 'n': s.node = optarg; break;
 		case 'N': near = optarg; break;

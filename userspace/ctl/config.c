@@ -188,6 +188,7 @@ struct rbuf {
 	uint64_t size_bytes, page_bytes;
 	int numa_node;
 	bool enable;
+	bool contiguous;
 	int natt;
 	struct ratt {
 		char bdf[64];
@@ -340,7 +341,7 @@ static int load_buffer(const char *file, struct json_object *bo, struct rbuf *rb
 {
 	/* save's keys; then the read-only ones that show prints beside them */
 	static const char *const buf_keys[] = { "name", "size", "page_size", "numa_node",
-						"enable", "attachments", "enabled", "source",
+						"contiguous", "enable", "attachments", "enabled", "source",
 						"configfs", "state", "nr_pages", "pages_node",
 						"phys_addrs", "users" };
 	struct json_object *v, *atts;
@@ -398,6 +399,13 @@ static int load_buffer(const char *file, struct json_object *bo, struct rbuf *rb
 			BAD("node %d does not exist on this machine", r->numa_node);
 	}
 	snprintf(r->node, sizeof(r->node), "%d", r->numa_node);
+	snprintf(where, sizeof(where), "buffers[%d] (%s).contiguous", i, r->name);
+	r->contiguous = false;
+	if (json_object_object_get_ex(bo, "contiguous", &v) && !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			BAD("must be true or false");
+		r->contiguous = json_object_get_boolean(v);
+	}
 	snprintf(where, sizeof(where), "buffers[%d] (%s).enable", i, r->name);
 	ret = get_bool(bo, "enable", "enabled", true, &r->enable);
 	if (ret == -EDOM)
@@ -744,9 +752,10 @@ static int plan_check(const char *file, struct rbuf *rb, int n, const struct rem
 				break;
 			}
 			if (b.enabled && (b.size != r->size_bytes || b.page_size != r->page_bytes ||
-					  b.numa_node != r->numa_node) && r->enable) {
+					  b.numa_node != r->numa_node ||
+					  (buffer_contiguous(&b) == 1) != r->contiguous) && r->enable) {
 				ret = cfg_error(file, r->name,
-						"exists, enabled, with another size, page size or node; disable it first");
+						"exists, enabled, with another size, page size, node or contiguous; disable it first");
 				break;
 			}
 			if (b.enabled || !r->enable)
@@ -783,12 +792,12 @@ devices:
 /* A disabled buffer that exists: set what differs, then enable it if asked. */
 static int restore_settings(struct journal *j, const struct rbuf *r, bool *changed)
 {
-	static const char *const attrs[] = { "page_size", "size", "numa_node" };
-	const char *want[] = { r->page_size, r->size, r->node };
+	static const char *const attrs[] = { "page_size", "size", "numa_node", "contiguous" };
+	const char *want[] = { r->page_size, r->size, r->node, r->contiguous ? "1" : "0" };
 	char val[64];
 	int ret;
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		ret = hugedma_config_read(r->name, NULL, attrs[i], val, sizeof(val));
 		if (ret)
 			return lib_fail(ret);
@@ -823,7 +832,8 @@ static int restore_one(struct journal *j, const struct rbuf *r)
 	int ret;
 
 	if (hugedma_buffer_describe(r->name, &b)) {
-		struct bufspec s = { r->name, r->size, r->page_size, r->node, r->enable };
+		struct bufspec s = { r->name, r->size, r->page_size, r->node, r->enable,
+				     r->contiguous };
 
 		if (j->dry_run) {
 			journal_action(j, "create", r->name, NULL, NULL);

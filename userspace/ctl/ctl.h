@@ -56,6 +56,7 @@ struct json_object *buffer_json(const struct hugedma_buffer_desc *b);
 struct json_object *attachment_json(const struct hugedma_attachment_desc *a,
 				    const struct hugedma_segment *segs, size_t nseg, bool have_segs);
 struct json_object *saved_buffer_json(const struct hugedma_buffer_desc *b);
+int buffer_contiguous(const struct hugedma_buffer_desc *b);
 struct json_object *saved_attachment_json(const struct hugedma_attachment_desc *a);
 void print_actions(FILE *f, struct json_object *actions, const char *prefix);
 struct json_object *action_json(const char *action, const char *buffer, const char *bdf,
@@ -112,6 +113,7 @@ struct bufspec {
 	const char *page_size;
 	const char *node;
 	bool enable;
+	bool contiguous;
 };
 
 int make_buffer(struct journal *j, const struct bufspec *s);

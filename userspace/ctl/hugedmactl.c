@@ -33,7 +33,8 @@ bool json_out;
 #endif
 
 static const struct command commands[] = {
-	{ "create", cmd_create, "NAME --size SIZE [--node N] [--near BDF] [--page-size 1G|2M]",
+	{ "create", cmd_create,
+	  "NAME --size SIZE [--node N] [--near BDF] [--page-size 1G|2M] [--contiguous]",
 	  "Make a buffer in configfs and enable it (pages taken and zeroed); --near takes\n"
 	  "  the node from the PCI device's numa_node." },
 	{ "destroy", cmd_destroy, "NAME",

@@ -43,6 +43,7 @@ char *hex(char *buf, size_t len, uint64_t v)
 struct json_object *buffer_json(const struct hugedma_buffer_desc *b)
 {
 	struct json_object *o = json_object_new_object();
+	int contiguous;
 
 	json_object_object_add(o, "name", json_object_new_string(b->name));
 	json_object_object_add(o, "source", json_object_new_string(b->source));
@@ -52,6 +53,9 @@ struct json_object *buffer_json(const struct hugedma_buffer_desc *b)
 	json_object_object_add(o, "size", json_object_new_uint64(b->size));
 	json_object_object_add(o, "page_size", json_object_new_uint64(b->page_size));
 	json_object_object_add(o, "numa_node", json_object_new_int(b->numa_node));
+	contiguous = buffer_contiguous(b);
+	json_object_object_add(o, "contiguous", contiguous < 0 ? NULL :
+			       json_object_new_boolean(contiguous));
 	if (b->published) {
 		json_object_object_add(o, "nr_pages", json_object_new_uint64(b->nr_pages));
 		json_object_object_add(o, "pages_node", json_object_new_int(b->pages_node));
@@ -102,6 +106,9 @@ struct json_object *saved_buffer_json(const struct hugedma_buffer_desc *b)
 	json_object_object_add(bo, "size", json_object_new_uint64(b->size));
 	json_object_object_add(bo, "page_size", json_object_new_uint64(b->page_size));
 	json_object_object_add(bo, "numa_node", json_object_new_int(b->numa_node));
+	/* only when set: files saved without it restore as they did */
+	if (buffer_contiguous(b) == 1)
+		json_object_object_add(bo, "contiguous", json_object_new_boolean(1));
 	json_object_object_add(bo, "enable", json_object_new_boolean(b->enabled));
 	return bo;
 }
