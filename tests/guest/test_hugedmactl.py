@@ -570,6 +570,34 @@ def test_save_restore_round_trip(names, tmp_path):
     assert {n: stripped_show(n) for n in (a, b)} == before and free2m() == free
 
 
+def test_contiguous_create_save_restore(names, tmp_path):
+    """create --contiguous sets the attribute; show says it; save writes it (only when
+    set) and restore makes it again, and changes a disabled buffer's back."""
+    a, b = names(), names()
+    ok("create", a, "--size", "4M", "--page-size", "2M", "--contiguous")
+    ok("create", b, "--size", "4M", "--page-size", "2M")
+    assert h.read(h.BUFFERS / a / "contiguous").strip() == "1"
+    assert h.read(h.BUFFERS / b / "contiguous").strip() == "0"
+    assert int(h.read(h.CLASS / a / "nr_extents")) == 1
+    assert js("show", a)["contiguous"] is True and js("show", b)["contiguous"] is False
+    assert "contiguous   yes" in ok("show", a).stdout
+    cfg = tmp_path / "hugedma.json"
+    ok("save", cfg)
+    mine = {x["name"]: x for x in json.loads(cfg.read_text())["buffers"] if x["name"] in (a, b)}
+    assert mine[a]["contiguous"] is True and "contiguous" not in mine[b]
+    ok("destroy", a)
+    ok("disable", b)
+    assert h.write(h.BUFFERS / b / "contiguous", "1") == 0
+    ok("restore", cfg)
+    assert h.read(h.BUFFERS / a / "contiguous").strip() == "1"
+    assert h.read(h.BUFFERS / b / "contiguous").strip() == "0"
+    assert h.read(h.BUFFERS / a / "state").strip() == "enabled"
+    bad = saved(tmp_path, {"format": "hugedma-config/1", "buffers": [
+        {"name": a, "size": "2M", "page_size": "2M", "contiguous": 1}]}, "bad.json")
+    r = run("restore", bad)
+    assert r.returncode == 1 and ".contiguous: must be true or false" in r.stderr, r.stderr
+
+
 def show_all_but_addresses():
     """show --json of every buffer, by name, without physical and bus addresses."""
     out = {}
