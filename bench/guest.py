@@ -352,7 +352,8 @@ class Bench:
         # the first enable after boot: the fresh pool's order (its time includes
         # the host's first touch of the guest's RAM, so it is no row's figure)
         self.hugedma(None, row="fresh")
-        self.fresh = {k: self.rows.pop("fresh")[k][0] for k in ("prov", "runs")}
+        fresh = self.rows.pop("fresh")
+        self.fresh = {k: fresh[k][0] for k in ("prov", "runs")}
         # untimed: the host's first touch of the guest's RAM is no row's cost
         hdbench("warm", self.n)
         self.edu.load()
