@@ -246,6 +246,45 @@ static void hugedma_pages_unpin(struct hugedma_pages *pages, unsigned long nr_ch
 	kvfree(pages);
 }
 
+/*
+ * The order in which the pool hands out a node's pages.  hugetlb keeps each
+ * node's free pages on a list, takes a fault's page from its head and puts a
+ * freed page back at its head: last in, first out.  A fresh pool's order is
+ * the kernel's (6.1 hands out the highest address first, 6.12 the lowest);
+ * afterwards, it is whatever the last frees made it: freeing a buffer puts
+ * its highest page on top (pages are punched out in file order), and a user
+ * that faults pages in address order and unmaps them reverses the order.
+ * hugedma cannot read the free lists, so it remembers, per page size and
+ * node, what it last learnt: the order its last fill found, or, once a
+ * buffer of one ascending run is freed, "highest first".  That is exact
+ * until someone else frees pool pages; after that it is a guess, which the
+ * fill checks.
+ */
+enum hugedma_pool_order {
+	HUGEDMA_ORDER_UNKNOWN,
+	HUGEDMA_ORDER_ASCENDING,	/* the lowest address first */
+	HUGEDMA_ORDER_DESCENDING,	/* the highest address first */
+};
+
+/* [2 MB, 1 GB][node + 1] (NUMA_NO_NODE is 0): a hint, read and written without a lock */
+static u8 hugedma_pool_order[2][MAX_NUMNODES + 1];
+
+static u8 *hugedma_pool_order_hint(unsigned int shift, int nid)
+{
+	return &hugedma_pool_order[shift == HUGEDMA_SHIFT_1G][nid + 1];
+}
+
+/* A buffer of one ascending run, punched out in file order, leaves its highest page on top. */
+static void hugedma_pool_order_freed(const struct hugedma_pages *pages)
+{
+	if (pages->nr_extents != 1)
+		return;
+	WRITE_ONCE(*hugedma_pool_order_hint(pages->shift, NUMA_NO_NODE), HUGEDMA_ORDER_DESCENDING);
+	if (pages->nid != NUMA_NO_NODE)
+		WRITE_ONCE(*hugedma_pool_order_hint(pages->shift, pages->nid),
+			   HUGEDMA_ORDER_DESCENDING);
+}
+
 /* Return every page taken so far to the pool, synchronously, then drop the file. */
 static void hugedma_pages_release(struct hugedma_pages *pages)
 {
@@ -265,37 +304,14 @@ static void hugedma_pages_release(struct hugedma_pages *pages)
 		ret = vfs_fallocate(pages->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				    0, (loff_t)pages->nr << pages->shift);
 		WARN_ONCE(ret, "punching out %lu pages failed: %d\n", pages->nr, ret);
+		if (!ret)
+			hugedma_pool_order_freed(pages);
 	}
 	fput(pages->file);
 	/* a heap allocation's charge (heap.c): the pages are back in the pool */
 	hugedma_pages_uncharge(pages, hugedma_pages_span(pages, pages->nr));
 	kvfree(pages->extents);
 	kvfree(pages);
-}
-
-/*
- * The order in which the pool hands out a node's pages.  hugetlb keeps each
- * node's free pages on a list, takes a fault's page from its head and puts a
- * freed page back at its head: last in, first out.  A fresh pool's order is
- * the kernel's (6.1 hands out the highest address first, 6.12 the lowest);
- * afterwards, it is whatever the last frees made it: freeing a buffer puts
- * its highest page on top (pages are punched out in file order), and a user
- * that faults pages in address order and unmaps them reverses the order.
- * hugedma cannot read the free lists, so it remembers, per page size and
- * node, the order the last fill found, and guesses the same next time.
- */
-enum hugedma_pool_order {
-	HUGEDMA_ORDER_UNKNOWN,
-	HUGEDMA_ORDER_ASCENDING,	/* the lowest address first */
-	HUGEDMA_ORDER_DESCENDING,	/* the highest address first */
-};
-
-/* [2 MB, 1 GB][node + 1] (NUMA_NO_NODE is 0): a hint, read and written without a lock */
-static u8 hugedma_pool_order[2][MAX_NUMNODES + 1];
-
-static u8 *hugedma_pool_order_hint(unsigned int shift, int nid)
-{
-	return &hugedma_pool_order[shift == HUGEDMA_SHIFT_1G][nid + 1];
 }
 
 /* A contiguous buffer whose placement went wrong this many times is refused. */
@@ -753,6 +769,10 @@ static int hugedma_fill_ordered(struct hugedma_fill *fill, unsigned long *plan,
 		seen = HUGEDMA_ORDER_ASCENDING;
 	else if (first == last + (probe - 1) * hugedma_fill_npp(fill))
 		seen = HUGEDMA_ORDER_DESCENDING;
+	pr_debug("%s: guessed the pool hands out pages %s, its first %lu pages go %s\n",
+		 fill->name, guess == HUGEDMA_ORDER_ASCENDING ? "up" : "down", probe,
+		 seen == HUGEDMA_ORDER_ASCENDING ? "up" :
+		 seen == HUGEDMA_ORDER_DESCENDING ? "down" : "neither way");
 	if (seen != HUGEDMA_ORDER_UNKNOWN)
 		WRITE_ONCE(*hint, seen);
 	if (seen == HUGEDMA_ORDER_UNKNOWN || seen == guess)

@@ -24,7 +24,7 @@ import pytest
 import hugedma_test as h
 
 SZ_2M, SZ_1G = h.SZ_2M, h.SZ_1G
-ATTRS = ("size", "page_size", "numa_node", "enable", "state")
+ATTRS = ("size", "page_size", "numa_node", "contiguous", "enable", "state")
 DEVICE_ATTRS = ("size", "page_size", "nr_pages", "numa_node", "state", "phys_addrs")
 ERR = {errno.EINVAL: "EINVAL", errno.ERANGE: "ERANGE", errno.ENODEV: "ENODEV",
        errno.EBUSY: "EBUSY", errno.ENOSPC: "ENOSPC", errno.EINTR: "EINTR"}
@@ -130,10 +130,10 @@ def test_invalid_name_non_ascii_bytes(raw):
 def test_defaults_and_modes(mkbuf):
     b = mkbuf()
     assert attrs(b) == {"size": "0", "page_size": "1073741824", "numa_node": "-1",
-                        "enable": "0", "state": "disabled"}
+                        "contiguous": "0", "enable": "0", "state": "disabled"}
     modes = {a: stat.S_IMODE(os.stat(b.dir / a).st_mode) for a in ATTRS}
     assert modes == {"size": 0o644, "page_size": 0o644, "numa_node": 0o644,
-                     "enable": 0o644, "state": 0o444}
+                     "contiguous": 0o644, "enable": 0o644, "state": 0o444}
     with pytest.raises(OSError):
         os.open(b.dir / "state", os.O_WRONLY)
     assert not published(b)
