@@ -758,7 +758,14 @@ static int hugedma_fill_ordered(struct hugedma_fill *fill, unsigned long *plan,
 		guess = HUGEDMA_ORDER_DESCENDING;	/* as a freed buffer leaves the pool */
 	hugedma_fill_plan(plan, n, guess);
 	probe = min_t(unsigned long, max(nr_workers, 2U), n);
+	/*
+	 * The probe's faults start ten times further apart: each is its
+	 * worker's first, and a worker that races another here would turn
+	 * the whole fill round the wrong way.
+	 */
+	fill->stagger *= 10;
 	ret = hugedma_fill_pass(fill, plan, probe, nr_workers);
+	fill->stagger /= 10;
 	if (ret || probe < 2)
 		return ret;
 
