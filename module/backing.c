@@ -741,7 +741,7 @@ static void hugedma_fill_plan(unsigned long *plan, unsigned long n, enum hugedma
 /*
  * Fill the buffer in the order the pool is expected to hand out its pages,
  * so that they land in ascending physical order.  The first pass (one page
- * per worker) checks the guess: if the pool hands them out the other way,
+ * per worker, at most 8) checks the guess: if the pool hands them out the other way,
  * those pages go back (last taken first, so that the pool's order is as
  * before) and the fill starts again the other way round.  A wrong guess
  * costs one page per worker zeroed twice.
@@ -757,7 +757,8 @@ static int hugedma_fill_ordered(struct hugedma_fill *fill, unsigned long *plan,
 	if (guess == HUGEDMA_ORDER_UNKNOWN)
 		guess = HUGEDMA_ORDER_DESCENDING;	/* as a freed buffer leaves the pool */
 	hugedma_fill_plan(plan, n, guess);
-	probe = min_t(unsigned long, max(nr_workers, 2U), n);
+	/* one page per worker, at most 8: on many CPUs the starts below add up */
+	probe = min3((unsigned long)max(nr_workers, 2U), n, 8UL);
 	/*
 	 * The probe's faults start ten times further apart: each is its
 	 * worker's first, and a worker that races another here would turn
