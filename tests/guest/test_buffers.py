@@ -424,7 +424,7 @@ def test_enable_disable_cycle(mkbuf, pool_guard):
     assert not published(b)
     assert b.enable() == 0
     assert attrs(b) == {"size": str(4 * SZ_2M), "page_size": str(SZ_2M), "numa_node": "-1",
-                        "enable": "1", "state": "enabled"}
+                        "contiguous": "0", "enable": "1", "state": "enabled"}
     assert published(b)
     expect_pool(before, SZ_2M, 4)
     addrs = b.phys_addrs()
@@ -465,7 +465,7 @@ def test_enabled_buffer_is_frozen(mkbuf, pool_guard):
     before = attrs(b)
     for attr, value in (("size", "4M"), ("size", "2M"), ("size", "1G"),
                         ("page_size", "2M"), ("page_size", "1G"),
-                        ("numa_node", "-1"), ("numa_node", "0")):
+                        ("numa_node", "-1"), ("numa_node", "0"), ("contiguous", "1")):
         assert h.errname(b.write(attr, value)) == "EBUSY", (attr, value)
         assert attrs(b) == before
     with pytest.raises(OSError) as e:
@@ -478,7 +478,7 @@ def test_enabled_buffer_is_frozen(mkbuf, pool_guard):
     assert h.errname(b.write("page_size", "1G")) == "EINVAL"   # 2M is no multiple of 1G
     assert b.write("numa_node", "0") == 0
     assert attrs(b) == {"size": str(SZ_2M), "page_size": str(SZ_2M), "numa_node": "0",
-                        "enable": "0", "state": "disabled"}
+                        "contiguous": "0", "enable": "0", "state": "disabled"}
     os.rmdir(b.dir)
     assert not b.dir.exists()
     assert h.snapshot() == pool_guard
