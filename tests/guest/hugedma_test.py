@@ -930,6 +930,17 @@ def segments(b, att):
     return addrs, lens
 
 
+def bus_of(addrs, lens, off):
+    """The bus address of buffer offset off in a DMA list (addresses, lengths),
+    for a transfer of LEN bytes that must not straddle two segments."""
+    pos = 0
+    for a, n in zip(addrs, lens):
+        if pos <= off and off + LEN <= pos + n:
+            return a + off - pos
+        pos += n
+    raise AssertionError(f"offset {off:#x} straddles DMA segments")
+
+
 def dma_entries(bdf):
     """The device's live DMA mappings, from DMA-API debug's own list (0 on a
     kernel without it)."""

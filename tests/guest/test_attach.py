@@ -89,15 +89,6 @@ def check_bus_vs_phys(b, buses):
             assert bus == p
 
 
-def bus_of(addrs, lens, off):
-    pos = 0
-    for a, n in zip(addrs, lens):
-        if pos <= off and off + LEN <= pos + n:
-            return a + off - pos
-        pos += n
-    raise AssertionError(f"offset {off:#x} straddles DMA segments")
-
-
 # ------------------------------------------------------------- three ways to DMA
 
 
@@ -142,8 +133,8 @@ def test_round_trip_from_sysfs_addresses(edu, big, attach):
     assert int(h.read(d / "nr_segments")) == len(addrs) == len(lens)
     assert sum(lens) == nr << 30
     buses = check_round_trips(m, nr, lambda s, dd: xfer(
-        fd, EDU_RAW, src=bus_of(addrs, lens, s), dst=bus_of(addrs, lens, dd))[:1]
-        + (bus_of(addrs, lens, s), None))
+        fd, EDU_RAW, src=h.bus_of(addrs, lens, s), dst=h.bus_of(addrs, lens, dd))[:1]
+        + (h.bus_of(addrs, lens, s), None))
     check_bus_vs_phys(b, buses)
     assert b.disable() == errno.EBUSY
     with pytest.raises(OSError) as e:
@@ -394,10 +385,10 @@ def test_stale_dma_after_unmap_is_faulted(edu, edu_attachment):
     try:
         assert h.write(att / "enable", "1") == 0
         addrs, lens = segments(b, bdf)
-        stale = bus_of(addrs, lens, 8192)
+        stale = h.bus_of(addrs, lens, 8192)
         # edu's window gets a pattern through the live mapping ...
         m[0:LEN] = b"\xa5" * LEN
-        raw = bytearray(XFER.pack(b"", -1, LEN, bus_of(addrs, lens, 0), 0, 0, 0))
+        raw = bytearray(XFER.pack(b"", -1, LEN, h.bus_of(addrs, lens, 0), 0, 0, 0))
         fcntl.ioctl(fd, EDU_READ, raw)
         assert h.write(att / "enable", "0") == 0
         # ... and, once unmapped, writes it to the stale IOVA: bytes that moved are a

@@ -64,19 +64,11 @@ def round_trip(fd, b, bdf, m):
     assert sum(lens) == len(m)
     size = len(m)
 
-    def bus(off):
-        pos = 0
-        for a, n in zip(addrs, lens):
-            if pos <= off and off + LEN <= pos + n:
-                return a + off - pos
-            pos += n
-        raise AssertionError(f"offset {off:#x} straddles segments")
-
     src, dst = 64, size - LEN - 64
     pattern = os.urandom(LEN)
     m[src:src + LEN] = pattern
     m[dst:dst + LEN] = bytes(LEN)
-    err = xfer(fd, EDU_RAW, src=bus(src), dst=bus(dst))[0]
+    err = xfer(fd, EDU_RAW, src=h.bus_of(addrs, lens, src), dst=h.bus_of(addrs, lens, dst))[0]
     assert err == 0, os.strerror(err)
     assert m[dst:dst + LEN] == pattern, "DMA at the published bus addresses went wrong"
     return addrs, lens
