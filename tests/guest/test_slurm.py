@@ -391,12 +391,11 @@ def test_failed_job_leaves_nothing(slurm):
     assert_nothing_left()
 
 
-def test_cancelled_job_leaves_nothing(slurm):
-    """While the job runs its buffer is attached to the device it named, holds 2 MB
-    huge frames, and only the job's user can open it; scancel mid-run, and the epilog
-    removes it: the pool is whole again."""
-    bdf = h.edu_bdf()
-    assert bdf, "no edu device: run this file in a guest started with tests/vm/run --edu"
+def test_cancelled_job_leaves_nothing(slurm, edu):
+    """While the job runs its buffer is attached to the device it named (edu, with
+    its driver bound: mapped), holds 2 MB huge frames, and only the job's user can
+    open it; scancel mid-run, and the epilog removes it: the pool is whole again."""
+    bdf = edu.bdf
     size = 8 << 20
     free = h.free_pages(h.SZ_2M)
     hold = slurm.jobs / "hold"
