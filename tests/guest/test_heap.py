@@ -70,9 +70,11 @@ def vmlck():
     return int(re.search(r"^VmLck:\s+(\d+) kB$", h.read("/proc/self/status"), re.M).group(1)) << 10
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def heaps():
-    """The module with its dma-heaps registered (this file's load test did it)."""
+    """The module with its dma-heaps registered (this file's load test did it, when
+    it is selected).  Module-scoped, and named before edu where a test takes both,
+    so that a reload it needs runs before edu_mod's hugedma_edu holds the module."""
     h.load_heaps()
     assert h.heaps_registered(), "dma_heaps=1 registered no heap"
 
