@@ -1001,7 +1001,9 @@ def attack():
         to = (win + size - 1) // size * size
         moved = libc.mremap(addr, size, size, 3, to)        # MAYMOVE | FIXED
         out["mremap"] = 0 if moved != FAILED else ctypes.get_errno()
-        out["gone"] = moved == FAILED and find() is None
+        # EFAULT: nothing at addr any more, the fill ended first (inconclusive);
+        # EINVAL before 5.16: the kernel cannot move a hugetlb mapping (conclusive)
+        out["gone"] = moved == FAILED and out["mremap"] == errno.EFAULT
         if moved != FAILED:
             s = libc.mmap(addr, 4096, mmap.PROT_READ | mmap.PROT_WRITE,
                           mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x10, -1, 0)
