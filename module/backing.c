@@ -255,21 +255,31 @@ static void hugedma_pages_unpin(struct hugedma_pages *pages, unsigned long nr_ch
  * its highest page on top (pages are punched out in file order), and a user
  * that faults pages in address order and unmaps them reverses the order.
  * hugedma cannot read the free lists, so it remembers, per page size and
- * node, what it last learnt: the order its last fill found, or, once a
- * buffer of one ascending run is freed, "highest first".  That is exact
- * until someone else frees pool pages; after that it is a guess, which the
- * fill checks.
+ * node, what it last learnt: the order its last fill found, or, once it has
+ * freed a buffer of one ascending run, what the first fill after such a
+ * free found (at first "highest first", exact while nobody else uses the
+ * pool).  A site where another user (hugetlbfs, a job's MAP_HUGETLB) takes
+ * and frees the pages between hugedma's buffers reverses the order every
+ * time; that too is learnt, at the cost of one wrong guess.  A guess is all
+ * it is: the fill checks it.
  */
 enum hugedma_pool_order {
 	HUGEDMA_ORDER_UNKNOWN,
 	HUGEDMA_ORDER_ASCENDING,	/* the lowest address first */
 	HUGEDMA_ORDER_DESCENDING,	/* the highest address first */
+	HUGEDMA_ORDER_FREED,		/* hugedma freed a run last: see after_free */
 };
 
-/* [2 MB, 1 GB][node + 1] (NUMA_NO_NODE is 0): a hint, read and written without a lock */
-static u8 hugedma_pool_order[2][MAX_NUMNODES + 1];
+/* Read and written without a lock: a wrong guess costs time, never order. */
+struct hugedma_pool_order_hint {
+	u8 last;		/* an enum hugedma_pool_order */
+	u8 after_free;		/* the order the first fill after a FREED found */
+};
 
-static u8 *hugedma_pool_order_hint(unsigned int shift, int nid)
+/* [2 MB, 1 GB][node + 1] (NUMA_NO_NODE is 0) */
+static struct hugedma_pool_order_hint hugedma_pool_order[2][MAX_NUMNODES + 1];
+
+static struct hugedma_pool_order_hint *hugedma_pool_order_hint(unsigned int shift, int nid)
 {
 	return &hugedma_pool_order[shift == HUGEDMA_SHIFT_1G][nid + 1];
 }
@@ -279,10 +289,32 @@ static void hugedma_pool_order_freed(const struct hugedma_pages *pages)
 {
 	if (pages->nr_extents != 1)
 		return;
-	WRITE_ONCE(*hugedma_pool_order_hint(pages->shift, NUMA_NO_NODE), HUGEDMA_ORDER_DESCENDING);
+	WRITE_ONCE(hugedma_pool_order_hint(pages->shift, NUMA_NO_NODE)->last, HUGEDMA_ORDER_FREED);
 	if (pages->nid != NUMA_NO_NODE)
-		WRITE_ONCE(*hugedma_pool_order_hint(pages->shift, pages->nid),
-			   HUGEDMA_ORDER_DESCENDING);
+		WRITE_ONCE(hugedma_pool_order_hint(pages->shift, pages->nid)->last,
+			   HUGEDMA_ORDER_FREED);
+}
+
+/* The order a fill should plan for, from what the hint learnt. */
+static enum hugedma_pool_order hugedma_pool_order_guess(const struct hugedma_pool_order_hint *hint,
+							enum hugedma_pool_order last)
+{
+	enum hugedma_pool_order guess = last;
+
+	if (guess == HUGEDMA_ORDER_FREED)
+		guess = READ_ONCE(hint->after_free);
+	return guess == HUGEDMA_ORDER_ASCENDING ? guess : HUGEDMA_ORDER_DESCENDING;
+}
+
+/* A fill found the pool handing out pages in @seen, after the hint was @last. */
+static void hugedma_pool_order_seen(struct hugedma_pool_order_hint *hint,
+				    enum hugedma_pool_order last, enum hugedma_pool_order seen)
+{
+	if (seen == HUGEDMA_ORDER_UNKNOWN)
+		return;
+	if (last == HUGEDMA_ORDER_FREED)
+		WRITE_ONCE(hint->after_free, seen);
+	WRITE_ONCE(hint->last, seen);
 }
 
 /* Return every page taken so far to the pool, synchronously, then drop the file. */
@@ -749,13 +781,13 @@ static void hugedma_fill_plan(unsigned long *plan, unsigned long n, enum hugedma
 static int hugedma_fill_ordered(struct hugedma_fill *fill, unsigned long *plan,
 				unsigned int nr_workers)
 {
-	u8 *hint = hugedma_pool_order_hint(fill->pages->shift, fill->nid);
-	enum hugedma_pool_order guess = READ_ONCE(*hint), seen = HUGEDMA_ORDER_UNKNOWN;
+	struct hugedma_pool_order_hint *hint = hugedma_pool_order_hint(fill->pages->shift,
+								       fill->nid);
+	enum hugedma_pool_order learnt = READ_ONCE(hint->last), seen = HUGEDMA_ORDER_UNKNOWN;
+	enum hugedma_pool_order guess = hugedma_pool_order_guess(hint, learnt);
 	unsigned long n = fill->want, probe, k, first, last;
 	int ret;
 
-	if (guess == HUGEDMA_ORDER_UNKNOWN)
-		guess = HUGEDMA_ORDER_DESCENDING;	/* as a freed buffer leaves the pool */
 	hugedma_fill_plan(plan, n, guess);
 	/* one page per worker, at most 8: on many CPUs the starts below add up */
 	probe = min3((unsigned long)max(nr_workers, 2U), n, 8UL);
@@ -781,8 +813,7 @@ static int hugedma_fill_ordered(struct hugedma_fill *fill, unsigned long *plan,
 		 fill->name, guess == HUGEDMA_ORDER_ASCENDING ? "up" : "down", probe,
 		 seen == HUGEDMA_ORDER_ASCENDING ? "up" :
 		 seen == HUGEDMA_ORDER_DESCENDING ? "down" : "neither way");
-	if (seen != HUGEDMA_ORDER_UNKNOWN)
-		WRITE_ONCE(*hint, seen);
+	hugedma_pool_order_seen(hint, learnt, seen);
 	if (seen == HUGEDMA_ORDER_UNKNOWN || seen == guess)
 		return hugedma_fill_pass(fill, plan + probe, n - probe, nr_workers);
 
