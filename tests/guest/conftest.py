@@ -35,7 +35,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "deb: installs and purges the Debian packages that "
                             "tests/deb-build made for the booted kernel (build/deb)")
     config.addinivalue_line("markers", "races: the multi-process stress test "
-                            "(HUGEDMA_RACE_SECONDS, default 60)")
+                            "(HUGEDMA_RACE_SECONDS, default 30)")
     config.addinivalue_line("markers", "faultwalk: the fault-injection walk (test_faults.py, "
                             "debug kernel; a few minutes)")
     config.addinivalue_line("markers", "table: one case of a table of input values for the "

@@ -449,12 +449,12 @@ def test_export_fault_leaves_no_fd(edu, mkbuf):
 
 
 def test_unbind_and_removal_with_many_attachments(edu, mkbuf, attach):
-    """More attachments of one device than a page of pointers holds (1100 buffers,
+    """More attachments of one device than a page of pointers holds (520 buffers,
     each with a directory for edu): the driver's unbind and bind walk them all and
     leave the disabled ones disabled, and the device's removal marks every one
     removed, without a large allocation (no WARN from the page allocator)."""
     fd, bdf = edu
-    n = 1100
+    n = 520
     bufs = [mkbuf(page_size="2M", size="2M", name=f"many{i}") for i in range(n)]
     for b in bufs:
         attach(b, bdf)

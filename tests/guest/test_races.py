@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 """Races: processes hammer the same and different buffers at once for a while
-(HUGEDMA_RACE_SECONDS, default 60; each worker also stops after
+(HUGEDMA_RACE_SECONDS, default 30; each worker also stops after
 HUGEDMA_RACE_MAX_OPS operations): mkdir/size/enable/disable/rmdir, attach/detach
 to edu through configfs, the kernel API's hold/release, mmap/munmap of
 /dev/hugedma/NAME, dma-buf export/close, reads of every configfs and sysfs file,
@@ -25,7 +25,7 @@ import hugedma_test as h
 
 pytestmark = pytest.mark.races
 
-SECONDS = float(os.environ.get("HUGEDMA_RACE_SECONDS", "60"))
+SECONDS = float(os.environ.get("HUGEDMA_RACE_SECONDS", "30"))
 MAX_OPS = int(os.environ.get("HUGEDMA_RACE_MAX_OPS", "1000000"))
 SHARED = ("r0", "r1")
 SIZE = 2 * h.SZ_2M
