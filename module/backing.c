@@ -453,6 +453,27 @@ static void hugedma_fill_stagger(struct hugedma_fill *fill)
 	}
 }
 
+/*
+ * A fault's end counts as a start.  Two indices can share a hugetlb fault
+ * mutex: a fault that waited on the one that just ended takes its page off
+ * the free list right after, and the worker that finished would otherwise
+ * start its next fault at once and take the page before it (two pages out
+ * of order, zeroed again).
+ */
+static void hugedma_fill_ended(struct hugedma_fill *fill)
+{
+	s64 prev, now;
+
+	if (!fill->stagger)
+		return;
+	now = ktime_get_ns();
+	do {
+		prev = atomic64_read(&fill->last_start);
+		if (prev >= now)
+			return;
+	} while (atomic64_cmpxchg(&fill->last_start, prev, now) != prev);
+}
+
 /* Fault the plan's next index; false when none is left. */
 static bool hugedma_fill_one(struct hugedma_fill *fill)
 {
@@ -465,6 +486,7 @@ static bool hugedma_fill_one(struct hugedma_fill *fill)
 	if (k >= fill->nr_plan)
 		return false;
 	ret = hugedma_fault_page(fill, fill->plan[k]);
+	hugedma_fill_ended(fill);
 	if (ret) {
 		atomic_cmpxchg(&fill->ret, 0, ret);
 		WRITE_ONCE(fill->abort, true);
