@@ -374,6 +374,21 @@ class KernelLog:
         self.close()
 
 
+def logged(action, want, n=1):
+    """The kernel log lines action leaves that satisfy want.  The log is
+    rate-limited (a burst of 10 per 5 s, shared by every rejected write), so if
+    fewer than n came, wait one interval and try again (action must be one that
+    changes nothing, as a rejected write)."""
+    for wait in (0, 5.5):
+        time.sleep(wait)
+        with KernelLog() as log:
+            action()
+            lines = [ln for ln in log.lines() if want(ln)]
+        if len(lines) >= n:
+            return lines
+    return lines
+
+
 # ---------------------------------------------------------------- user-space hugetlb mappings
 
 MAP_HUGETLB = 0x40000

@@ -31,7 +31,6 @@ import pwd
 import re
 import stat
 import subprocess
-import time
 
 import pytest
 
@@ -814,18 +813,7 @@ def test_enable_short_pool_takes_nothing(mkbuf):
 
 # ---------------------------------------------------------------- log
 
-def logged(action, want):
-    """The kernel log lines action leaves that satisfy want.  The log is
-    rate-limited (a burst of 10 per 5 s), so if nothing came, wait one interval
-    and try again."""
-    for wait in (0, 5.5):
-        time.sleep(wait)
-        with h.KernelLog() as log:
-            action()
-            lines = [ln for ln in log.lines() if want(ln)]
-        if lines:
-            return lines
-    return []
+logged = h.logged
 
 
 def test_rejected_write_is_logged(mkbuf):
