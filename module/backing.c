@@ -357,7 +357,7 @@ struct hugedma_fill {
 	struct folio **slots;		/* the page at each index of [0, cap), or NULL */
 	int nid;
 	const struct cpumask *mask;	/* the workers' CPUs, or NULL: the writer faults */
-	u64 stagger;			/* ns between the starts of two faults */
+	u64 stagger;			/* ns from a fault's start or end to the next start */
 	bool abort;			/* a failed page, or a fatal signal to the writer */
 	/* the file mapped (read-only, not inherited) into the writer's mm at @addr */
 	struct mm_struct *mm;
@@ -367,7 +367,7 @@ struct hugedma_fill {
 	const unsigned long *plan;
 	unsigned long nr_plan;
 	atomic_long_t next;		/* next plan entry */
-	atomic64_t last_start;		/* when the last fault started (ktime, ns) */
+	atomic64_t last_start;		/* when a fault last started or ended (ktime, ns) */
 	atomic_t ret;			/* first error of a worker */
 };
 
@@ -428,11 +428,12 @@ static int hugedma_fault_page(struct hugedma_fill *fill, unsigned long i)
 }
 
 /*
- * Start faults at least fill->stagger apart.  A fault takes its page off the
- * free list when it starts and zeroes it afterwards, so faults started apart
- * take the pool's pages in the order of the plan, and still zero in
- * parallel.  (Should two start closer than that anyway, the check after the
- * fill finds the pages out of order and puts them right.)
+ * Start faults at least fill->stagger apart, and as long after the last one
+ * ended (hugedma_fill_ended()).  A fault takes its page off the free list
+ * when it starts and zeroes it afterwards, so faults started apart take the
+ * pool's pages in the order of the plan, and still zero in parallel.
+ * (Should two start closer than that anyway, the check after the fill finds
+ * the pages out of order and puts them right.)
  */
 static void hugedma_fill_stagger(struct hugedma_fill *fill)
 {
