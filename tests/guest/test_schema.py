@@ -813,15 +813,12 @@ def test_enable_short_pool_takes_nothing(mkbuf):
 
 # ---------------------------------------------------------------- log
 
-logged = h.logged
-
-
 def test_rejected_write_is_logged(mkbuf):
     rx = re.compile(SCHEMA["rejection_log"]["regex"])
     b = mkbuf()
     size = next(e for e in ENTRIES if e["path"] == f"{CFS_ROOT}/buffers/<name>/size")
     x = next(x for x in size["examples"] if not x.get("given") and x["value"].strip())
-    lines = logged(lambda: try_write(b.dir / "size", raw(x["value"])), rx.fullmatch)
+    lines = h.logged(lambda: try_write(b.dir / "size", raw(x["value"])), rx.fullmatch)
     assert len(lines) == 1, lines
     m = rx.fullmatch(lines[0])
     assert (m["name"], m["attr"], m["value"], m["errno"]) == \
@@ -830,7 +827,7 @@ def test_rejected_write_is_logged(mkbuf):
     buffers = next(e for e in ENTRIES if e["path"] == f"{CFS_ROOT}/buffers")
     bad = next(x["value"] for x in buffers["examples"] if x["errno"] == "EINVAL")
     want = f"hugedma: rejected buffer name '{bad}': -EINVAL"
-    assert logged(lambda: try_mkdir(h.BUFFERS / bad), lambda ln: ln == want) == [want]
+    assert h.logged(lambda: try_mkdir(h.BUFFERS / bad), lambda ln: ln == want) == [want]
 
 
 def test_rejected_attachment_write_and_name_are_logged(mkbuf, attach):
@@ -842,7 +839,7 @@ def test_rejected_attachment_write_and_name_are_logged(mkbuf, attach):
     attach(b, bdf)
     direction = next(e for e in CFS_ATT if e["path"].endswith("/direction"))
     x = next(x for x in direction["examples"] if not x.get("given") and x["value"].strip())
-    lines = logged(lambda: try_write(b.dir / "attachments" / bdf / "direction", raw(x["value"])),
+    lines = h.logged(lambda: try_write(b.dir / "attachments" / bdf / "direction", raw(x["value"])),
                    rx.fullmatch)
     assert len(lines) == 1, lines
     m = rx.fullmatch(lines[0])
@@ -852,7 +849,7 @@ def test_rejected_attachment_write_and_name_are_logged(mkbuf, attach):
     atts = next(e for e in ENTRIES if e["path"] == f"{CFS_ROOT}/buffers/<name>/attachments")
     for x in (next(x for x in atts["examples"] if x["errno"] == err) for err in ("EINVAL",
                                                                               "ENODEV")):
-        lines = logged(lambda x=x: try_mkdir(b.dir / "attachments" / x["value"]), rx.fullmatch)
+        lines = h.logged(lambda x=x: try_mkdir(b.dir / "attachments" / x["value"]), rx.fullmatch)
         assert len(lines) == 1, lines
         m = rx.fullmatch(lines[0])
         assert (m["name"], m["attr"], m["value"], m["errno"]) == \
