@@ -73,6 +73,17 @@ def pytest_collection_modifyitems(config, items):
                               "export dma_heap_add()")
 
 
+def pytest_runtest_logstart(nodeid, location):
+    """Name each test in the kernel log before it starts: when the guest crashes
+    (a panic, a soft lockup, a hung task), its console log then says which test
+    was running, and tests/check prints that with the crash."""
+    try:
+        with open("/dev/kmsg", "w") as kmsg:
+            kmsg.write(f"<6>hugedma-tests: {nodeid}\n")
+    except OSError:
+        pass
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
