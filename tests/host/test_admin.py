@@ -83,6 +83,11 @@ INSTALLED = [
     "lib/systemd/system/hugedma.service",
     "lib/udev/rules.d/60-hugedma.rules",
     "lib/udev/hugedma-cdi",
+    "usr/lib/hugedma/slurm/prolog",
+    "usr/lib/hugedma/slurm/epilog",
+    "usr/lib/hugedma/slurm/taskprolog",
+    "usr/lib/hugedma/slurm/job_submit.lua",
+    "usr/lib/hugedma/slurm/README",
     "etc/default/hugedma",
 ]
 
@@ -110,6 +115,11 @@ def test_staged_install_and_uninstall(built, rebuild_default, tmp_path):
         ".so man3/libhugedma.3\n"
     assert "ExecStart=/usr/sbin/hugedmactl restore" in \
         (dest / "lib/systemd/system/hugedma.service").read_text()
+    # slurmd runs the job scripts it is given: executable, and the tree's own
+    for f in ("prolog", "epilog", "taskprolog", "job_submit.lua"):
+        got = dest / "usr/lib/hugedma/slurm" / f
+        assert got.read_bytes() == (REPO / "admin/slurm" / f).read_bytes(), f
+        assert bool(got.stat().st_mode & 0o111) == (f != "job_submit.lua"), (f, oct(got.stat().st_mode))
     for page in ("man8/hugedmactl.8", "man8/hugedma-provision.8", "man7/hugedma.7",
                  "man3/libhugedma.3"):
         assert (dest / "usr/share/man" / page).read_bytes() == \
@@ -129,6 +139,7 @@ def test_staged_install_and_uninstall(built, rebuild_default, tmp_path):
     left = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if not p.is_dir())
     # the site's defaults file is configuration: kept, as dpkg keeps a conffile
     assert left == ["etc/default/hugedma"], left
+    assert not (dest / "usr/lib/hugedma").exists(), "uninstall left the Slurm scripts' directory"
 
 
 def test_uninstall_removes_the_top_level_page():
