@@ -286,19 +286,6 @@ int cmd_show(int argc, char **argv)
 	return 0;
 }
 
-/*
- * A configfs buffer's contiguous attribute: 1 or 0; -1 for an imported buffer, or a
- * module without the attribute (it is a configfs file, read apart from the description).
- */
-int buffer_contiguous(const struct hugedma_buffer_desc *b)
-{
-	char val[8];
-
-	if (!b->configfs || hugedma_config_read(b->name, NULL, "contiguous", val, sizeof(val)))
-		return -1;
-	return !strcmp(val, "1");
-}
-
 /* ------------------------------------------------------------ create ... disable */
 
 /* Make a buffer that does not exist, set it up and (if asked) enable it. */

@@ -44,6 +44,7 @@ int take_lock(bool exclusive);
 int need_root(void);
 bool name_ok(const char *s);
 bool cfg_exists(const char *name, const char *bdf);
+int buffer_contiguous(const struct hugedma_buffer_desc *b);
 int one_name(int argc, char **argv, const char *cmd, int nargs);
 int read_text(const char *path, char **text);
 int get_nodes(int **nodes, size_t *nn, int *maxnode);
@@ -56,7 +57,6 @@ struct json_object *buffer_json(const struct hugedma_buffer_desc *b);
 struct json_object *attachment_json(const struct hugedma_attachment_desc *a,
 				    const struct hugedma_segment *segs, size_t nseg, bool have_segs);
 struct json_object *saved_buffer_json(const struct hugedma_buffer_desc *b);
-int buffer_contiguous(const struct hugedma_buffer_desc *b);
 struct json_object *saved_attachment_json(const struct hugedma_attachment_desc *a);
 void print_actions(FILE *f, struct json_object *actions, const char *prefix);
 struct json_object *action_json(const char *action, const char *buffer, const char *bdf,

@@ -97,6 +97,19 @@ bool cfg_exists(const char *name, const char *bdf)
 	return !hugedma_config_path(path, sizeof(path), name, bdf, NULL) && !access(path, F_OK);
 }
 
+/*
+ * A configfs buffer's contiguous attribute: 1 or 0; -1 for an imported buffer, or a
+ * module without the attribute (it is a configfs file, read apart from the description).
+ */
+int buffer_contiguous(const struct hugedma_buffer_desc *b)
+{
+	char val[8];
+
+	if (!b->configfs || hugedma_config_read(b->name, NULL, "contiguous", val, sizeof(val)))
+		return -1;
+	return !strcmp(val, "1");
+}
+
 int one_name(int argc, char **argv, const char *cmd, int nargs)
 {
 	if (argc != nargs + 1)
