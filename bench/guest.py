@@ -32,6 +32,7 @@ import fcntl
 import json
 import os
 import pathlib
+import stat
 import statistics
 import struct
 import subprocess
@@ -167,6 +168,11 @@ class Edu:
         os.close(self.fd)
         self.fd = -1
         subprocess.run(["rmmod", "hugedma_edu"], check=True)
+
+    def switchable(self):
+        """Whether the group's domain type can be changed at run time (5.11 on:
+        the file is writable; root's access() would say yes to any mode)."""
+        return bool(self.group_type and self.group_type.stat().st_mode & stat.S_IWUSR)
 
     def switch(self, kind):
         """Put edu's IOMMU group in a DMA ("DMA") or identity domain."""
@@ -359,6 +365,10 @@ class Bench:
         self.edu.load()
         first = self.edu.mode()
         other = "direct" if first == "translated" else None
+        if other and not self.edu.switchable():
+            other = None
+            self.notes.append("edu direct: this kernel's IOMMU group type is read-only "
+                              "(writable from 5.11), so edu stays translated: column not measured")
         have_udmabuf = True
         # reps - 1 repetitions with edu behind the IOMMU, the last one with an
         # identity domain (or all of them when there is no IOMMU)
