@@ -389,6 +389,26 @@ def logged(action, want, n=1):
     return lines
 
 
+# ---------------------------------------------------------------- tracefs
+
+TRACING = pathlib.Path("/sys/kernel/tracing")
+
+
+def tracefs():
+    """tracefs, mounted, with the recording of task names off, for the tests'
+    kprobe events.  With it on (the default), enabling or disabling any event
+    hooks or unhooks sched_switch, live-patching __schedule, where the other
+    vCPU keeps passing: under QEMU TCG (7.2) that vCPU was once left at the
+    patched instruction with interrupts off, and the patching CPU waited for it
+    until the soft-lockup watchdog ended the guest (CI, numa-direct@6.1, in
+    SyncProbe.close()).  The tests read no task name from the trace."""
+    if not (TRACING / "kprobe_events").exists():
+        subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACING)], check=False)
+    assert (TRACING / "kprobe_events").exists(), "no tracefs kprobe_events (CONFIG_KPROBE_EVENTS)"
+    assert write(TRACING / "options/record-cmd", "0") == 0
+    return TRACING
+
+
 # ---------------------------------------------------------------- user-space hugetlb mappings
 
 MAP_HUGETLB = 0x40000

@@ -477,7 +477,7 @@ def test_unbind_and_removal_with_many_attachments(edu, mkbuf, attach):
         set_dma(fd, 64, 1 << 30)
 
 
-TRACING = pathlib.Path("/sys/kernel/tracing")
+TRACING = h.TRACING
 
 
 @pytest.fixture
@@ -485,8 +485,7 @@ def flush_probe():
     """A kprobe on the Intel IOMMU driver's flush_iotlb_all callback (the one a
     flush queue's timer calls too), recording a stack for each call: yields a
     function returning (and clearing) the stacks seen so far."""
-    if not (TRACING / "kprobe_events").exists():
-        subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACING)], check=True)
+    h.tracefs()
     syms = [ln.split()[2] for ln in h.read("/proc/kallsyms").splitlines()
             if ln.split()[2:3] == ["intel_flush_iotlb_all"]]
     assert syms, "no intel_flush_iotlb_all in /proc/kallsyms: not intel-iommu?"

@@ -30,7 +30,7 @@ from hugedma_test import (DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, EDU
 
 pytestmark = pytest.mark.edu
 
-TRACING = pathlib.Path("/sys/kernel/tracing")
+TRACING = h.TRACING
 PROBES = {"cpu": "dma_sync_sg_for_cpu", "device": "dma_sync_sg_for_device"}
 EVENT = re.compile(r"hugedma_sync_(cpu|device): \(.*\) name=\"([^\"]*)\" nents=(-?\d+) dir=(-?\d+)")
 
@@ -43,10 +43,7 @@ class SyncProbe:
     is made, and the probe checks that instead."""
 
     def __init__(self):
-        if not (TRACING / "kprobe_events").exists():
-            subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACING)], check=False)
-        assert (TRACING / "kprobe_events").exists(), \
-            "no tracefs kprobe_events (CONFIG_KPROBE_EVENTS)"
+        h.tracefs()
         self.inline = not h.kernel_before(6, 10)
         self.skips = self.inline and not pathlib.Path("/sys/kernel/debug/dma-api").exists()
         for kind, fn in PROBES.items():
